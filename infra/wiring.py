@@ -1,0 +1,361 @@
+"""The wiring catalog: the single source of truth for every function, trigger and resource.
+
+Stdlib only. The CDK app (infra/stacks) and the local runtime (infra/local) both loop over it;
+tests assert that the catalog, the handlers' routes and the synthesized template agree.
+
+Naming: a resource is referred to by its logical name here ("monitoring", "audit-events"); each
+function receives the physical name through an environment variable built by `environment()`,
+so handler code never hard-codes a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Access = Literal["read", "write"]
+
+SERVICES = ("monitoring", "cmdb", "automation", "itsm", "security", "bcdr")
+
+# --------------------------------------------------------------------------------------------
+# Resources
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table: single-table design with `pk`/`sk` keys and `gsiNpk`/`gsiNsk` indexes."""
+
+    name: str
+    indexes: tuple[str, ...] = ()  # GSI names; index "gsi1" is keyed on gsi1pk/gsi1sk
+    ttl_attribute: str = "expires_at"
+
+
+@dataclass(frozen=True)
+class Queue:
+    """An SQS queue; every queue gets a DLQ named `<name>-dlq`."""
+
+    name: str
+    visibility_timeout_s: int = 60
+    max_receive_count: int = 5
+
+
+@dataclass(frozen=True)
+class Bus:
+    name: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """An ASL definition; a Task's Resource may be `fn:<function-name>` and is resolved on build."""
+
+    name: str
+    definition: Mapping[str, object]
+
+
+PLATFORM_BUS = "platform"
+DEFAULT_BUS = "default"  # the account's default bus: AWS service events arrive here
+
+TABLES: tuple[Table, ...] = (
+    Table("monitoring", indexes=("gsi1", "gsi2", "gsi3")),
+    Table("cmdb", indexes=("gsi1", "gsi2")),
+    Table("automation", indexes=("gsi1",)),
+    Table("itsm", indexes=("gsi1", "gsi2")),
+    Table("security", indexes=("gsi1",)),
+    Table("bcdr", indexes=("gsi1",)),
+    Table("idempotency"),
+)
+
+QUEUES: tuple[Queue, ...] = (
+    # Every domain event on the platform bus, written to the audit log.
+    Queue("audit-events", visibility_timeout_s=60, max_receive_count=5),
+)
+
+BUSES: tuple[Bus, ...] = (Bus(PLATFORM_BUS),)
+
+TOPICS: tuple[Topic, ...] = (
+    # Alarms about the platform itself (function errors, API 5xx, DLQ depth).
+    Topic("platform-alarms"),
+)
+
+BUCKETS: tuple[Bucket, ...] = (Bucket("reports"),)
+
+STATE_MACHINES: tuple[StateMachine, ...] = ()
+
+# --------------------------------------------------------------------------------------------
+# Triggers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """An API route under the single API; `permission` is checked against the caller's roles."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: str  # API Gateway style: /v1/alarms/{alarm_id}
+    permission: str  # e.g. "alarms:write"; "public" routes skip the authorizer
+    max_body_bytes: int = 1_048_576
+
+
+@dataclass(frozen=True)
+class Schedule:
+    expression: str  # "rate(5 minutes)" or "cron(0 * * * ? *)"
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """An EventBridge rule; `pattern` uses real EventBridge pattern semantics."""
+
+    pattern: Mapping[str, object]
+    bus: str = PLATFORM_BUS
+
+
+@dataclass(frozen=True)
+class QueueTrigger:
+    queue: str
+    batch_size: int = 10
+    max_batching_window_s: int = 0
+
+
+@dataclass(frozen=True)
+class TopicTrigger:
+    topic: str
+
+
+@dataclass(frozen=True)
+class StateMachineTask:
+    machine: str
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """The one API authorizer (REQUEST type, identity source: the Authorization header)."""
+
+
+Trigger = (
+    HttpRoute
+    | Schedule
+    | EventRule
+    | QueueTrigger
+    | TopicTrigger
+    | StateMachineTask
+    | Authorizer
+    | None
+)
+
+# --------------------------------------------------------------------------------------------
+# Functions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Lambda function and exactly what it may touch."""
+
+    name: str  # unique, kebab-case: "create-alarm"
+    service: str  # one of SERVICES
+    handler: str  # module under functions/: "monitoring/create_alarm" -> lambda_handler
+    trigger: Trigger
+    tables: Mapping[str, Access] = field(default_factory=dict)
+    buses: tuple[str, ...] = ()  # PutEvents
+    queues: tuple[str, ...] = ()  # SendMessage (consuming is implied by a QueueTrigger)
+    topics: tuple[str, ...] = ()  # Publish
+    buckets: Mapping[str, Access] = field(default_factory=dict)
+    state_machines: tuple[str, ...] = ()  # StartExecution
+    idempotent: bool = False  # uses the idempotency table (Idempotency-Key)
+    graph: bool = False  # Neptune (in the VPC)
+    search: bool = False  # OpenSearch (in the VPC)
+    memory_mb: int = 256
+    timeout_s: int = 10
+
+    @property
+    def in_vpc(self) -> bool:
+        return self.graph or self.search
+
+
+_ALARM_EVENTS = ("platform",)
+
+FUNCTIONS: tuple[Function, ...] = (
+    # ---- security ---------------------------------------------------------------------------
+    Function(
+        name="authorize",
+        service="security",
+        handler="security/authorize",
+        trigger=Authorizer(),
+        tables={"security": "read"},
+        timeout_s=5,
+    ),
+    Function(
+        name="record-audit-event",
+        service="security",
+        handler="security/record_audit_event",
+        trigger=QueueTrigger("audit-events", batch_size=25, max_batching_window_s=1),
+        tables={"security": "write"},
+        timeout_s=30,
+    ),
+    Function(
+        name="list-audit-events",
+        service="security",
+        handler="security/list_audit_events",
+        trigger=HttpRoute("GET", "/v1/audit-events", "audit:read"),
+        tables={"security": "read"},
+    ),
+    # ---- monitoring: the Alarm API ----------------------------------------------------------
+    Function(
+        name="create-alarm",
+        service="monitoring",
+        handler="monitoring/create_alarm",
+        trigger=HttpRoute("POST", "/v1/alarms", "alarms:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        idempotent=True,
+    ),
+    Function(
+        name="get-alarm",
+        service="monitoring",
+        handler="monitoring/get_alarm",
+        trigger=HttpRoute("GET", "/v1/alarms/{alarm_id}", "alarms:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="list-alarms",
+        service="monitoring",
+        handler="monitoring/list_alarms",
+        trigger=HttpRoute("GET", "/v1/alarms", "alarms:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="acknowledge-alarm",
+        service="monitoring",
+        handler="monitoring/acknowledge_alarm",
+        trigger=HttpRoute("POST", "/v1/alarms/{alarm_id}/ack", "alarms:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        idempotent=True,
+    ),
+    Function(
+        name="resolve-alarm",
+        service="monitoring",
+        handler="monitoring/resolve_alarm",
+        trigger=HttpRoute("POST", "/v1/alarms/{alarm_id}/resolve", "alarms:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        idempotent=True,
+    ),
+)
+
+# Rules that route bus events to queues (not to a function directly): fan-in for high volume.
+# Each entry: (queue name, bus, pattern).
+QUEUE_RULES: tuple[tuple[str, str, Mapping[str, object]], ...] = (
+    ("audit-events", PLATFORM_BUS, {"source": [{"prefix": "omp."}]}),
+)
+
+# --------------------------------------------------------------------------------------------
+# Lookups and the environment contract
+# --------------------------------------------------------------------------------------------
+
+
+def function(name: str) -> Function:
+    for fn in FUNCTIONS:
+        if fn.name == name:
+            return fn
+    raise KeyError(name)
+
+
+def http_functions() -> list[Function]:
+    return [fn for fn in FUNCTIONS if isinstance(fn.trigger, HttpRoute)]
+
+
+def env_key(kind: str, name: str) -> str:
+    """The environment variable that carries a resource's physical name: OMP_TABLE_MONITORING."""
+    return f"OMP_{kind.upper()}_{name.upper().replace('-', '_')}"
+
+
+ResourceResolver = Callable[[str, str], str]
+"""(kind, logical name) -> physical name/URL/ARN. kind: table, queue, bus, topic, bucket, machine."""
+
+
+def environment(fn: Function, resolve: ResourceResolver, stage: str) -> dict[str, str]:
+    """Every environment variable a function gets; the same for CDK and the local runtime."""
+    env: dict[str, str] = {
+        "OMP_STAGE": stage,
+        "OMP_SERVICE": fn.service,
+        "OMP_FUNCTION": fn.name,
+        "POWERTOOLS_SERVICE_NAME": fn.service,
+        "POWERTOOLS_METRICS_NAMESPACE": "omp",
+    }
+    if isinstance(fn.trigger, HttpRoute):
+        env["OMP_PERMISSION"] = fn.trigger.permission
+        env["OMP_MAX_BODY_BYTES"] = str(fn.trigger.max_body_bytes)
+    for table in fn.tables:
+        env[env_key("table", table)] = resolve("table", table)
+    if fn.idempotent:
+        env[env_key("table", "idempotency")] = resolve("table", "idempotency")
+    for bus in fn.buses:
+        env[env_key("bus", bus)] = resolve("bus", bus)
+    for queue in fn.queues:
+        env[env_key("queue", queue)] = resolve("queue", queue)
+    for topic in fn.topics:
+        env[env_key("topic", topic)] = resolve("topic", topic)
+    for bucket in fn.buckets:
+        env[env_key("bucket", bucket)] = resolve("bucket", bucket)
+    for machine in fn.state_machines:
+        env[env_key("machine", machine)] = resolve("machine", machine)
+    return env
+
+
+def validate() -> None:
+    """Catalog self-consistency; raises ValueError naming the first problem."""
+    names = [fn.name for fn in FUNCTIONS]
+    if len(names) != len(set(names)):
+        raise ValueError("duplicate function names")
+    tables = {t.name for t in TABLES}
+    queues = {q.name for q in QUEUES}
+    buses = {b.name for b in BUSES} | {DEFAULT_BUS}
+    topics = {t.name for t in TOPICS}
+    buckets = {b.name for b in BUCKETS}
+    machines = {m.name for m in STATE_MACHINES}
+    routes: set[tuple[str, str]] = set()
+    for fn in FUNCTIONS:
+        if fn.service not in SERVICES:
+            raise ValueError(f"{fn.name}: unknown service {fn.service}")
+        for kind, used, known in (
+            ("table", set(fn.tables), tables),
+            ("bus", set(fn.buses), buses),
+            ("queue", set(fn.queues), queues),
+            ("topic", set(fn.topics), topics),
+            ("bucket", set(fn.buckets), buckets),
+            ("machine", set(fn.state_machines), machines),
+        ):
+            if used - known:
+                raise ValueError(f"{fn.name}: unknown {kind} {sorted(used - known)}")
+        trigger = fn.trigger
+        if isinstance(trigger, HttpRoute):
+            key = (trigger.method, trigger.path)
+            if key in routes:
+                raise ValueError(f"{fn.name}: route {key} declared twice")
+            routes.add(key)
+        elif isinstance(trigger, QueueTrigger) and trigger.queue not in queues:
+            raise ValueError(f"{fn.name}: unknown queue {trigger.queue}")
+        elif isinstance(trigger, TopicTrigger) and trigger.topic not in topics:
+            raise ValueError(f"{fn.name}: unknown topic {trigger.topic}")
+        elif isinstance(trigger, EventRule) and trigger.bus not in buses:
+            raise ValueError(f"{fn.name}: unknown bus {trigger.bus}")
+        elif isinstance(trigger, StateMachineTask) and trigger.machine not in machines:
+            raise ValueError(f"{fn.name}: unknown state machine {trigger.machine}")
+    for queue, bus, _pattern in QUEUE_RULES:
+        if queue not in queues or bus not in buses:
+            raise ValueError(f"queue rule {queue} on {bus}: unknown queue or bus")
+    if sum(isinstance(fn.trigger, Authorizer) for fn in FUNCTIONS) != 1:
+        raise ValueError("exactly one authorizer function is required")
