@@ -1,0 +1,116 @@
+"""DynamoDB helpers shared by the repositories: (de)serialisation and day-bucketed listing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from omp.adapters.aws import client, translate
+from omp.domain.errors import Conflict
+from omp.domain.pagination import Page, decode_token, encode_token
+from omp.domain.queries import TimeRange
+from omp.domain.timeutil import iso
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in values.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _de.deserialize(v) for k, v in item.items()}
+    return {k: (int(v) if k == "version" else v) for k, v in out.items()}
+
+
+class ConditionFailed(Conflict):
+    """A conditional write failed; `item` is the stored item when the call asked for ALL_OLD."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("the item changed since it was read", code="VERSION_CONFLICT")
+        self.item = item
+
+
+def call(operation: str, **kwargs: Any) -> Any:
+    """One DynamoDB call; AWS errors become domain errors (a failed condition: ConditionFailed)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return getattr(client("dynamodb"), operation)(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            raise ConditionFailed(exc.response.get("Item")) from exc
+        raise translate(exc) from exc
+    except BotoCoreError as exc:
+        raise translate(exc) from exc
+
+
+def day_partitions(prefix: str, window: TimeRange) -> list[str]:
+    """`<prefix>#<YYYY-MM-DD>` for each day of the window, newest first."""
+    return [f"{prefix}#{day}" for day in window.days()]
+
+
+def list_newest_first(
+    *,
+    table: str,
+    index: str,
+    partitions: list[str],
+    window: TimeRange,
+    limit: int,
+    next_token: str | None,
+    filter_expression: str | None = None,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Page[dict[str, Any]]:
+    """Items of an index whose sort key starts with an RFC 3339 time, newest first, across
+    `partitions` (newest partition first; day partitions keep a write storm off one hot key).
+
+    The token records the partition and DynamoDB's LastEvaluatedKey, so a page resumes exactly
+    where the last one stopped.
+    """
+    days = partitions
+    day_index, start_key = 0, None
+    if next_token:
+        state = decode_token(next_token, required_keys=("d", "k"))
+        if state["d"] not in days:
+            day_index = len(days)
+        else:
+            day_index, start_key = days.index(state["d"]), state["k"]
+    items: list[dict[str, Any]] = []
+    pk, sk = f"{index}pk", f"{index}sk"
+    attr_names = {"#pk": pk, "#sk": sk, **(names or {})}
+    attr_values = {
+        ":p": None,
+        ":lo": {"S": iso(window.start)},
+        ":hi": {"S": iso(window.end) + "\uffff"},
+        **to_item(values or {}),
+    }
+    while day_index < len(days):
+        attr_values[":p"] = {"S": days[day_index]}
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": index,
+            "KeyConditionExpression": "#pk = :p AND #sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": attr_names,
+            "ExpressionAttributeValues": attr_values,
+            "ScanIndexForward": False,
+            "Limit": limit - len(items),
+        }
+        if filter_expression:
+            kwargs["FilterExpression"] = filter_expression
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        page = call("query", **kwargs)
+        items.extend(from_item(i) for i in page.get("Items", []))
+        start_key = page.get("LastEvaluatedKey")
+        if len(items) >= limit:
+            if start_key:
+                return Page(items, encode_token({"d": days[day_index], "k": start_key}))
+            if day_index + 1 < len(days):
+                return Page(items, encode_token({"d": days[day_index + 1], "k": None}))
+            return Page(items, None)
+        if not start_key:
+            day_index += 1
+    return Page(items, None)

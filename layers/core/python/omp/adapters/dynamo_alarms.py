@@ -1,0 +1,154 @@
+"""The alarm repository on the monitoring table.
+
+Item: pk `ALARM#<id>`, sk `A`. Indexes (sort key `<triggered_at>#<id>` on each):
+gsi1 `ALARMS#<day>` (all, by time), gsi2 `ALARM_RES#<resource>` (by resource),
+gsi3 `ALARM_ST#<status>#<day>` (by status: the open-alarms view).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from omp.adapters.dynamo import (
+    ConditionFailed,
+    call,
+    day_partitions,
+    from_item,
+    list_newest_first,
+    to_item,
+)
+from omp.domain.alarms import ALLOWED_FROM, Alarm, AlarmStatus, check_transition
+from omp.domain.errors import Conflict, NotFound
+from omp.domain.ids import id_time_ms
+from omp.domain.pagination import Page
+from omp.domain.queries import AlarmQuery
+
+_KEY_ATTRS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")
+
+
+def _key(alarm_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ALARM#{alarm_id}"}, "sk": {"S": "A"}}
+
+
+def _index_keys(alarm: dict[str, Any]) -> dict[str, Any]:
+    day = alarm["triggered_at"][:10]
+    sort = f"{alarm['triggered_at']}#{alarm['id']}"
+    keys = {
+        "gsi1pk": f"ALARMS#{day}",
+        "gsi1sk": sort,
+        "gsi3pk": f"ALARM_ST#{alarm['status']}#{day}",
+        "gsi3sk": sort,
+    }
+    if alarm.get("resource"):
+        keys |= {"gsi2pk": f"ALARM_RES#{alarm['resource']}", "gsi2sk": sort}
+    return keys
+
+
+def _alarm_values(values: dict[str, Any]) -> Alarm:
+    return Alarm.model_validate({k: v for k, v in values.items() if k not in _KEY_ATTRS})
+
+
+def _alarm(item: dict[str, Any]) -> Alarm:
+    return _alarm_values(from_item(item))
+
+
+class DynamoAlarmRepository:
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def put_new(self, alarm: Alarm) -> None:
+        values = alarm.model_dump(mode="json")
+        item = {"pk": f"ALARM#{alarm.id}", "sk": "A", **values, **_index_keys(values)}
+        try:
+            call(
+                "put_item",
+                TableName=self.table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except Conflict as exc:
+            raise Conflict(f"alarm {alarm.id} already exists", code="ALARM_EXISTS") from exc
+
+    def get(self, alarm_id: str) -> Alarm | None:
+        item = call("get_item", TableName=self.table, Key=_key(alarm_id)).get("Item")
+        return _alarm(item) if item else None
+
+    def change_status(
+        self,
+        alarm_id: str,
+        target: AlarmStatus,
+        changes: dict[str, Any],
+        *,
+        expected_version: int | None,
+    ) -> Alarm:
+        allowed = sorted(s.value for s in ALLOWED_FROM[target])
+        day = datetime.fromtimestamp(id_time_ms(alarm_id) / 1000, UTC).strftime("%Y-%m-%d")
+        fields = changes | {"gsi3pk": f"ALARM_ST#{target.value}#{day}"}
+        names = {f"#{k}": k for k in fields} | {"#version": "version"}
+        values: dict[str, Any] = {f":{k}": v for k, v in fields.items()}
+        values[":one"] = 1
+        values |= {f":from{i}": s for i, s in enumerate(allowed)}
+        update = "SET " + ", ".join([f"#{k} = :{k}" for k in fields] + ["#version = #version + :one"])
+        sources = ", ".join(f":from{i}" for i in range(len(allowed)))
+        condition = f"attribute_exists(pk) AND #status IN ({sources})"
+        if expected_version is not None:
+            condition += " AND #version = :expected"
+            values[":expected"] = expected_version
+        try:
+            result = call(
+                "update_item",
+                TableName=self.table,
+                Key=_key(alarm_id),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as failed:
+            raise _why(alarm_id, target, failed.item, expected_version) from failed
+        return _alarm(result["Attributes"])
+
+    def list(self, query: AlarmQuery) -> Page[Alarm]:
+        clauses, values = [], {}
+        for field in ("severity", "source", "name", "status"):
+            value = getattr(query, field)
+            if value is not None:
+                clauses.append(f"#{field} = :{field}")
+                values[f":{field}"] = str(value)
+        if query.resource:
+            index, partitions = "gsi2", [f"ALARM_RES#{query.resource}"]
+        elif query.status:
+            index, partitions = "gsi3", day_partitions(f"ALARM_ST#{query.status.value}", query.window)
+        else:
+            index, partitions = "gsi1", day_partitions("ALARMS", query.window)
+        names = {f"#{k[1:]}": k[1:] for k in values}
+        page = list_newest_first(
+            table=self.table,
+            index=index,
+            partitions=partitions,
+            window=query.window,
+            limit=query.limit,
+            next_token=query.next_token,
+            filter_expression=" AND ".join(clauses) or None,
+            names=names,
+            values=values,
+        )
+        return Page([_alarm_values(v) for v in page.items], page.next_token)
+
+
+def _why(
+    alarm_id: str, target: AlarmStatus, old: dict[str, Any] | None, expected: int | None
+) -> Exception:
+    """Name the condition that failed from the item DynamoDB returned with the failure."""
+    if not old:
+        return NotFound(f"alarm {alarm_id} does not exist", code="ALARM_NOT_FOUND")
+    current = _alarm(old)
+    check_transition(alarm_id, current.status, target)  # raises INVALID_TRANSITION
+    return Conflict(
+        f"alarm {alarm_id} is at version {current.version}, not {expected}",
+        code="VERSION_CONFLICT",
+        details={"version": current.version},
+    )

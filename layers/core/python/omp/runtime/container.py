@@ -1,0 +1,70 @@
+"""The composition root: adapters built from the function's environment, on first use.
+
+Handlers ask this module for ports; tests replace them with `override(...)`. Adapters are cached
+per physical resource name, so the local runtime (many functions, one process) stays correct.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from omp.runtime import env
+
+T = TypeVar("T")
+
+_cache: dict[tuple[str, str], Any] = {}
+_overrides: dict[str, Any] = {}
+
+
+def _build(port: str, resource: str, factory: Callable[[str], T]) -> T:
+    if port in _overrides:
+        return _overrides[port]  # type: ignore[no-any-return]
+    name = env.require(resource) if resource else ""
+    key = (port, name)
+    if key not in _cache:
+        _cache[key] = factory(name)
+    return _cache[key]  # type: ignore[no-any-return]
+
+
+def clock() -> Any:
+    from omp.adapters.memory import SystemClock
+
+    return _build("clock", "", lambda _: SystemClock())
+
+
+def alarms() -> Any:
+    from omp.adapters.dynamo_alarms import DynamoAlarmRepository
+
+    return _build("alarms", "OMP_TABLE_MONITORING", DynamoAlarmRepository)
+
+
+def publisher() -> Any:
+    from omp.adapters.eventbridge import EventBridgePublisher
+
+    return _build("publisher", "OMP_BUS_PLATFORM", EventBridgePublisher)
+
+
+def audit_log() -> Any:
+    from omp.adapters.dynamo_security import DynamoAuditLog
+
+    return _build("audit_log", "OMP_TABLE_SECURITY", DynamoAuditLog)
+
+
+def api_keys() -> Any:
+    from omp.adapters.dynamo_security import DynamoApiKeyStore
+
+    return _build("api_keys", "OMP_TABLE_SECURITY", DynamoApiKeyStore)
+
+
+@contextlib.contextmanager
+def override(**ports: Any) -> Iterator[None]:
+    """Swap ports for a block (tests): `with override(alarms=MemoryAlarmRepository()): ...`."""
+    saved = dict(_overrides)
+    _overrides.update(ports)
+    try:
+        yield
+    finally:
+        _overrides.clear()
+        _overrides.update(saved)
