@@ -45,6 +45,7 @@ bench: $(VENV)/.installed node_modules/.installed ## run every benchmark; result
 
 openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the handlers' routes
 	$(PY) -m omp.runtime.openapi > docs/openapi.json
+	cp docs/openapi.json layers/core/python/omp/openapi.json
 
 clean:
 	rm -rf cdk.out .local .build bench/results

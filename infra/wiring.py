@@ -176,6 +176,7 @@ class Function:
     idempotent: bool = False  # uses the idempotency table (Idempotency-Key)
     graph: bool = False  # Neptune (in the VPC)
     search: bool = False  # OpenSearch (in the VPC)
+    cognito: bool = False  # verifies Cognito JWTs: gets the user pool's issuer and client id
     memory_mb: int = 256
     timeout_s: int = 10
 
@@ -194,6 +195,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="security/authorize",
         trigger=Authorizer(),
         tables={"security": "read"},
+        cognito=True,
         timeout_s=5,
     ),
     Function(
@@ -203,6 +205,12 @@ FUNCTIONS: tuple[Function, ...] = (
         trigger=QueueTrigger("audit-events", batch_size=25, max_batching_window_s=1),
         tables={"security": "write"},
         timeout_s=30,
+    ),
+    Function(
+        name="get-openapi",
+        service="security",
+        handler="security/get_openapi",
+        trigger=HttpRoute("GET", "/v1/openapi.json", "public"),
     ),
     Function(
         name="list-audit-events",
@@ -283,7 +291,8 @@ def env_key(kind: str, name: str) -> str:
 
 
 ResourceResolver = Callable[[str, str], str]
-"""(kind, logical name) -> physical name/URL/ARN. kind: table, queue, bus, topic, bucket, machine."""
+"""(kind, logical name) -> physical name/URL/ARN. kind: table, queue, bus, topic, bucket, machine,
+or cognito ("issuer" / "client_id"; the local runtime answers "")."""
 
 
 def environment(fn: Function, resolve: ResourceResolver, stage: str) -> dict[str, str]:
@@ -312,6 +321,10 @@ def environment(fn: Function, resolve: ResourceResolver, stage: str) -> dict[str
         env[env_key("bucket", bucket)] = resolve("bucket", bucket)
     for machine in fn.state_machines:
         env[env_key("machine", machine)] = resolve("machine", machine)
+    if fn.cognito:
+        # Empty where there is no user pool (the local runtime): JWTs are then refused.
+        env["OMP_COGNITO_ISSUER"] = resolve("cognito", "issuer")
+        env["OMP_COGNITO_CLIENT_ID"] = resolve("cognito", "client_id")
     return env
 
 

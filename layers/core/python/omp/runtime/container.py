@@ -68,3 +68,18 @@ def override(**ports: Any) -> Iterator[None]:
     finally:
         _overrides.clear()
         _overrides.update(saved)
+
+
+def jwt_verifier() -> Any:
+    """Cognito access-token verifier, or None where no user pool is configured (local)."""
+    from omp.adapters.cognito import CognitoVerifier
+
+    if "jwt" in _overrides:
+        return _overrides["jwt"]
+    issuer, client_id = env.get("OMP_COGNITO_ISSUER"), env.get("OMP_COGNITO_CLIENT_ID")
+    if not issuer or not client_id:
+        return None
+    key = ("jwt", f"{issuer}|{client_id}")
+    if key not in _cache:
+        _cache[key] = CognitoVerifier(issuer, client_id)
+    return _cache[key]
