@@ -30,6 +30,7 @@ class Table:
     name: str
     indexes: tuple[str, ...] = ()  # GSI names; index "gsi1" is keyed on gsi1pk/gsi1sk
     ttl_attribute: str = "expires_at"
+    keys: tuple[str, ...] = ("pk", "sk")  # partition key[, sort key]; all strings
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ TABLES: tuple[Table, ...] = (
     Table("itsm", indexes=("gsi1", "gsi2")),
     Table("security", indexes=("gsi1",)),
     Table("bcdr", indexes=("gsi1",)),
-    Table("idempotency"),
+    # aws-lambda-powertools idempotency (DynamoDBPersistenceLayer defaults: key `id`, TTL `expiration`)
+    Table("idempotency", keys=("id",), ttl_attribute="expiration"),
 )
 
 QUEUES: tuple[Queue, ...] = (
