@@ -73,8 +73,9 @@ class MemoryAlarmRepository:
             check_transition(alarm_id, current.status, target)
         if expected_version is not None and expected_version != current.version:
             raise Conflict("stale version", code="VERSION_CONFLICT")
-        updated = current.model_copy(update={**changes, "version": current.version + 1})
-        updated = Alarm.model_validate(updated.model_dump())
+        updated = Alarm.model_validate(
+            {**current.model_dump(), **changes, "version": current.version + 1}
+        )
         self.alarms[alarm_id] = updated
         return updated
 
