@@ -330,6 +330,47 @@ def environment(fn: Function, resolve: ResourceResolver, stage: str) -> dict[str
     return env
 
 
+IDEMPOTENCY_TABLE = "idempotency"  # keyed as aws-lambda-powertools' DynamoDB persistence expects
+
+
+def create_table_request(table: Table, physical_name: str) -> dict[str, object]:
+    """The DynamoDB CreateTable arguments for a catalog table (local runtime and tests)."""
+    if table.name == IDEMPOTENCY_TABLE:
+        return {
+            "TableName": physical_name,
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+    keys = ["pk", "sk"] + [f"{ix}{part}" for ix in table.indexes for part in ("pk", "sk")]
+    request: dict[str, object] = {
+        "TableName": physical_name,
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [{"AttributeName": k, "AttributeType": "S"} for k in keys],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if table.indexes:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": ix,
+                "KeySchema": [
+                    {"AttributeName": f"{ix}pk", "KeyType": "HASH"},
+                    {"AttributeName": f"{ix}sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for ix in table.indexes
+        ]
+    return request
+
+
+def ttl_attribute(table: Table) -> str:
+    return "expiration" if table.name == IDEMPOTENCY_TABLE else table.ttl_attribute
+
+
 def validate() -> None:
     """Catalog self-consistency; raises ValueError naming the first problem."""
     names = [fn.name for fn in FUNCTIONS]
