@@ -294,7 +294,8 @@ def env_key(kind: str, name: str) -> str:
 
 ResourceResolver = Callable[[str, str], str]
 """(kind, logical name) -> physical name/URL/ARN. kind: table, queue, bus, topic, bucket, machine,
-or cognito ("issuer" / "client_id"; the local runtime answers "")."""
+or cognito ("issuer" / "client_id"; the local runtime answers ""), or ("graph", "endpoint") /
+("search", "endpoint") for functions with graph / search (Neptune wss URL, OpenSearch https URL)."""
 
 
 def environment(fn: Function, resolve: ResourceResolver, stage: str) -> dict[str, str]:
@@ -327,6 +328,10 @@ def environment(fn: Function, resolve: ResourceResolver, stage: str) -> dict[str
         # Empty where there is no user pool (the local runtime): JWTs are then refused.
         env["OMP_COGNITO_ISSUER"] = resolve("cognito", "issuer")
         env["OMP_COGNITO_CLIENT_ID"] = resolve("cognito", "client_id")
+    if fn.graph:
+        env["OMP_GRAPH_ENDPOINT"] = resolve("graph", "endpoint")
+    if fn.search:
+        env["OMP_SEARCH_ENDPOINT"] = resolve("search", "endpoint")
     return env
 
 
