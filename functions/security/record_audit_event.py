@@ -16,8 +16,8 @@ from omp.services import audit
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def record(item: SQSRecord) -> None:
-    event = json.loads(item.body)
+def record(record: SQSRecord) -> None:
+    event = json.loads(record.body)
     if not isinstance(event, dict):
         raise ValueError("the message is not an EventBridge event")
     audit.record_event(event, log=container.audit_log())

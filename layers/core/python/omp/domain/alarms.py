@@ -87,7 +87,7 @@ class Alarm(BaseModel):
     severity: Severity
     message: str
     source: str
-    resource: str | None
+    resource: str | None = None
     labels: dict[str, str]
     status: AlarmStatus
     triggered_at: str

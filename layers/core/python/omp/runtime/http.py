@@ -15,7 +15,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
@@ -66,9 +65,9 @@ def respond(status: int, payload: BaseModel | dict[str, Any], headers: dict[str,
     return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=headers)
 
 
-def principal(app: APIGatewayRestResolver) -> Principal:
+def principal_of(event: dict[str, Any]) -> Principal:
     """The caller, from the authorizer's context (API Gateway copies it into requestContext)."""
-    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    context = (event.get("requestContext") or {}).get("authorizer") or {}
     principal_id = context.get("principal")
     if not principal_id:
         raise Unauthorized("no authenticated principal on the request")
@@ -76,29 +75,31 @@ def principal(app: APIGatewayRestResolver) -> Principal:
     return Principal(id=str(principal_id), roles=roles)
 
 
-def _body_size(app: APIGatewayRestResolver) -> int:
-    raw = app.current_event.raw_event.get("body") or ""
-    if app.current_event.raw_event.get("isBase64Encoded"):
+def principal(app: APIGatewayRestResolver) -> Principal:
+    return principal_of(app.current_event.raw_event)
+
+
+def _body_size(event: dict[str, Any]) -> int:
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded"):
         return len(raw) * 3 // 4
     return len(raw.encode())
 
 
-def _guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Before validation: the body limit, then who may call this route."""
+def guard(event: dict[str, Any]) -> None:
+    """Before anything is parsed: the body limit, then whether the caller may use this route."""
     limit = int(env.get("OMP_MAX_BODY_BYTES") or DEFAULT_MAX_BODY)
-    if _body_size(app) > limit:
+    if _body_size(event) > limit:
         raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
     permission = env.get("OMP_PERMISSION") or "*"
     if permission != access.PUBLIC:
-        access.require(principal(app), permission)
-    return next_middleware(app)
+        access.require(principal_of(event), permission)
 
 
 def build_app(*routers: Router) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
-    app.use(middlewares=[_guard])
 
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response[Any]:
@@ -134,6 +135,16 @@ def handler(router: Router) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     app = build_app(router)
 
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            guard(event)
+        except DomainError as exc:
+            request_id = (event.get("requestContext") or {}).get("requestId")
+            return {
+                "statusCode": exc.status,
+                "headers": {"Content-Type": JSON},
+                "body": json.dumps(error_body(exc.code, exc.message, request_id, exc.details)),
+                "isBase64Encoded": False,
+            }
         return app.resolve(event, context)
 
     lambda_handler.app = app  # type: ignore[attr-defined]
