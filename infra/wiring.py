@@ -335,24 +335,14 @@ def environment(fn: Function, resolve: ResourceResolver, stage: str) -> dict[str
     return env
 
 
-IDEMPOTENCY_TABLE = "idempotency"  # keyed as aws-lambda-powertools' DynamoDB persistence expects
-
-
 def create_table_request(table: Table, physical_name: str) -> dict[str, object]:
     """The DynamoDB CreateTable arguments for a catalog table (local runtime and tests)."""
-    if table.name == IDEMPOTENCY_TABLE:
-        return {
-            "TableName": physical_name,
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        }
-    keys = ["pk", "sk"] + [f"{ix}{part}" for ix in table.indexes for part in ("pk", "sk")]
+    keys = list(table.keys) + [f"{ix}{part}" for ix in table.indexes for part in ("pk", "sk")]
     request: dict[str, object] = {
         "TableName": physical_name,
         "KeySchema": [
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
+            {"AttributeName": name, "KeyType": kind}
+            for name, kind in zip(table.keys, ("HASH", "RANGE"), strict=False)
         ],
         "AttributeDefinitions": [{"AttributeName": k, "AttributeType": "S"} for k in keys],
         "BillingMode": "PAY_PER_REQUEST",
@@ -373,7 +363,7 @@ def create_table_request(table: Table, physical_name: str) -> dict[str, object]:
 
 
 def ttl_attribute(table: Table) -> str:
-    return "expiration" if table.name == IDEMPOTENCY_TABLE else table.ttl_attribute
+    return table.ttl_attribute
 
 
 def validate() -> None:
