@@ -75,7 +75,7 @@ TABLES: tuple[Table, ...] = (
     Table("itsm", indexes=("gsi1", "gsi2")),
     Table("security", indexes=("gsi1",)),
     Table("bcdr", indexes=("gsi1",)),
-    # aws-lambda-powertools idempotency (DynamoDBPersistenceLayer defaults: key `id`, TTL `expiration`)
+    # powertools idempotency (DynamoDBPersistenceLayer defaults: key `id`, TTL `expiration`)
     Table("idempotency", keys=("id",), ttl_attribute="expiration"),
 )
 

@@ -14,7 +14,8 @@ router = Router()
 
 
 @router.post(
-    "/v1/alarms/<alarm_id>/ack", summary="Acknowledge an alarm",
+    "/v1/alarms/<alarm_id>/ack",
+    summary="Acknowledge an alarm",
     tags=["alarms"],
     responses=http.returns(200, AlarmResponse),
 )

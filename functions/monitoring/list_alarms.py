@@ -21,7 +21,9 @@ def list_alarms(
     source: Annotated[str | None, Query(max_length=256)] = None,
     resource: Annotated[str | None, Query(max_length=256)] = None,
     name: Annotated[str | None, Query(max_length=256)] = None,
-    start: Annotated[datetime | None, Query(alias="from", description="RFC 3339; default: 30 days before `to`")] = None,
+    start: Annotated[
+        datetime | None, Query(alias="from", description="RFC 3339; default: 30 days before `to`")
+    ] = None,
     end: Annotated[datetime | None, Query(alias="to", description="RFC 3339; default: now")] = None,
     limit: Annotated[int | None, Query(ge=1, le=200)] = None,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,

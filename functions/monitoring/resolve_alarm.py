@@ -14,7 +14,8 @@ router = Router()
 
 
 @router.post(
-    "/v1/alarms/<alarm_id>/resolve", summary="Resolve an alarm",
+    "/v1/alarms/<alarm_id>/resolve",
+    summary="Resolve an alarm",
     tags=["alarms"],
     responses=http.returns(200, AlarmResponse),
 )

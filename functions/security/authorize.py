@@ -15,7 +15,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     try:
         token = auth.bearer(headers.get("authorization"))
-        principal = auth.authenticate(token, keys=container.api_keys(), verify_jwt=container.jwt_verifier())
+        principal = auth.authenticate(
+            token, keys=container.api_keys(), verify_jwt=container.jwt_verifier()
+        )
     except Unauthorized:
         # API Gateway answers 401 (its UNAUTHORIZED gateway response) for exactly this message.
         raise Exception("Unauthorized") from None
@@ -25,7 +27,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "principalId": principal.id,
         "policyDocument": {
             "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{api_arn}/*"}],
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{api_arn}/*"}
+            ],
         },
         "context": {
             "principal": principal.id,

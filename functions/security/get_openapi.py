@@ -8,7 +8,9 @@ from omp.runtime import http, openapi
 router = Router()
 
 
-@router.get("/v1/openapi.json", summary="The OpenAPI 3.1 document", tags=["meta"], include_in_schema=False)
+@router.get(
+    "/v1/openapi.json", summary="The OpenAPI 3.1 document", tags=["meta"], include_in_schema=False
+)
 def get_openapi() -> Response[str]:
     return Response(status_code=200, content_type=http.JSON, body=openapi.packaged())
 

@@ -7,7 +7,11 @@ maxReceiveCount lands in the DLQ without holding up the rest of the batch.
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from omp.runtime import container
@@ -24,4 +28,6 @@ def record(record: SQSRecord) -> None:
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=record, processor=processor, context=context
+    )

@@ -22,9 +22,15 @@ def platform(dynamodb):
     events, sqs = boto3.client("events"), boto3.client("sqs")
     events.create_event_bus(Name=support.PREFIX + "platform")
     url = sqs.create_queue(QueueName="captured-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="all", EventBusName=support.PREFIX + "platform",
-                    EventPattern='{"source": [{"prefix": "omp."}]}')
-    events.put_targets(Rule="all", EventBusName=support.PREFIX + "platform",
-                       Targets=[{"Id": "q", "Arn": arn}])
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="all",
+        EventBusName=support.PREFIX + "platform",
+        EventPattern='{"source": [{"prefix": "omp."}]}',
+    )
+    events.put_targets(
+        Rule="all", EventBusName=support.PREFIX + "platform", Targets=[{"Id": "q", "Arn": arn}]
+    )
     return {"queue_url": url}

@@ -28,9 +28,11 @@ def repo(dynamodb):
 def _alarm(repo, *, minutes_ago=0, **fields):
     triggered = NOW - timedelta(minutes=minutes_ago)
     request = CreateAlarm.model_validate(
-        {"name": "cpu", "severity": "major", "triggered_at": triggered.isoformat(), **fields})
+        {"name": "cpu", "severity": "major", "triggered_at": triggered.isoformat(), **fields}
+    )
     alarm = domain.new_alarm(
-        request, alarm_id=new_id("alm", int(triggered.timestamp() * 1000)), now=NOW, actor="me")
+        request, alarm_id=new_id("alm", int(triggered.timestamp() * 1000)), now=NOW, actor="me"
+    )
     repo.put_new(alarm)
     return alarm
 
@@ -54,25 +56,42 @@ def test_put_new_twice_conflicts(repo):
 
 def test_change_status_is_one_conditional_write(repo):
     alarm = _alarm(repo)
-    acked = repo.change_status(alarm.id, AlarmStatus.ACKNOWLEDGED, _changes(AlarmStatus.ACKNOWLEDGED),
-                               expected_version=1)
-    assert (acked.status, acked.version, acked.acknowledged_by) == (AlarmStatus.ACKNOWLEDGED, 2, "you")
+    acked = repo.change_status(
+        alarm.id, AlarmStatus.ACKNOWLEDGED, _changes(AlarmStatus.ACKNOWLEDGED), expected_version=1
+    )
+    assert (acked.status, acked.version, acked.acknowledged_by) == (
+        AlarmStatus.ACKNOWLEDGED,
+        2,
+        "you",
+    )
     assert repo.get(alarm.id) == acked
 
 
 def test_change_status_names_the_failed_condition(repo):
     alarm = _alarm(repo)
     with pytest.raises(Conflict) as err:
-        repo.change_status(alarm.id, AlarmStatus.RESOLVED, _changes(AlarmStatus.RESOLVED), expected_version=3)
+        repo.change_status(
+            alarm.id, AlarmStatus.RESOLVED, _changes(AlarmStatus.RESOLVED), expected_version=3
+        )
     assert err.value.code == "VERSION_CONFLICT"
-    repo.change_status(alarm.id, AlarmStatus.RESOLVED, _changes(AlarmStatus.RESOLVED), expected_version=None)
+    repo.change_status(
+        alarm.id, AlarmStatus.RESOLVED, _changes(AlarmStatus.RESOLVED), expected_version=None
+    )
     with pytest.raises(Conflict) as err:
-        repo.change_status(alarm.id, AlarmStatus.ACKNOWLEDGED, _changes(AlarmStatus.ACKNOWLEDGED),
-                           expected_version=None)
+        repo.change_status(
+            alarm.id,
+            AlarmStatus.ACKNOWLEDGED,
+            _changes(AlarmStatus.ACKNOWLEDGED),
+            expected_version=None,
+        )
     assert err.value.code == "INVALID_TRANSITION"
     with pytest.raises(NotFound):
-        repo.change_status(new_id("alm"), AlarmStatus.RESOLVED, _changes(AlarmStatus.RESOLVED),
-                           expected_version=None)
+        repo.change_status(
+            new_id("alm"),
+            AlarmStatus.RESOLVED,
+            _changes(AlarmStatus.RESOLVED),
+            expected_version=None,
+        )
 
 
 def _ids(page):
@@ -81,11 +100,18 @@ def _ids(page):
 
 def test_list_by_time_status_resource_and_filters_pages_without_gaps(repo):
     made = [
-        _alarm(repo, minutes_ago=i * 60 * 7, resource=f"host-{i % 3}",
-               severity="critical" if i % 2 else "minor", source="cloudwatch" if i % 4 else "api")
+        _alarm(
+            repo,
+            minutes_ago=i * 60 * 7,
+            resource=f"host-{i % 3}",
+            severity="critical" if i % 2 else "minor",
+            source="cloudwatch" if i % 4 else "api",
+        )
         for i in range(12)  # spread over ~3.5 days
     ]
-    repo.change_status(made[0].id, AlarmStatus.RESOLVED, _changes(AlarmStatus.RESOLVED), expected_version=None)
+    repo.change_status(
+        made[0].id, AlarmStatus.RESOLVED, _changes(AlarmStatus.RESOLVED), expected_version=None
+    )
     window = TimeRange.build(None, NOW, NOW)
 
     def collect(**filters):
@@ -104,7 +130,8 @@ def test_list_by_time_status_resource_and_filters_pages_without_gaps(repo):
     assert collect(status=AlarmStatus.RESOLVED) == [made[0].id]
     assert collect(resource="host-1") == [a.id for a in made if a.resource == "host-1"]
     assert collect(severity="critical", source="cloudwatch") == [
-        a.id for a in made if a.severity == "critical" and a.source == "cloudwatch"]
+        a.id for a in made if a.severity == "critical" and a.source == "cloudwatch"
+    ]
     assert collect(name="nope") == []
     narrow = TimeRange.build(NOW - timedelta(hours=8), NOW, NOW)
     assert _ids(repo.list(AlarmQuery(window=narrow, limit=50))) == [made[0].id, made[1].id]
@@ -119,8 +146,15 @@ def test_audit_log_records_once_and_lists_newest_first(dynamodb):
     log = DynamoAuditLog(support.PREFIX + "security")
 
     def entry(i):
-        return AuditEntry(event_id=f"e-{i}", time=f"2026-03-10T0{i}:00:00Z", source="omp.monitoring",
-                          detail_type="AlarmRaised", actor="me", resources=[], detail={"n": i})
+        return AuditEntry(
+            event_id=f"e-{i}",
+            time=f"2026-03-10T0{i}:00:00Z",
+            source="omp.monitoring",
+            detail_type="AlarmRaised",
+            actor="me",
+            resources=[],
+            detail={"n": i},
+        )
 
     assert log.record(entry(1)) and log.record(entry(2))
     assert not log.record(entry(1))

@@ -12,7 +12,11 @@ METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/v1/ala
 
 
 def _authorize(header):
-    event = {"type": "REQUEST", "methodArn": METHOD_ARN, "headers": {"Authorization": header} if header else {}}
+    event = {
+        "type": "REQUEST",
+        "methodArn": METHOD_ARN,
+        "headers": {"Authorization": header} if header else {},
+    }
     return invoke("authorize", event)
 
 
@@ -34,29 +38,54 @@ def test_known_key_is_allowed_for_the_whole_api_with_roles_in_context(seeded):
     assert result["context"] == {"principal": "ops-bot", "roles": "operator", "stage": "test"}
 
 
-@pytest.mark.parametrize("header", [None, "Bearer nope", "Basic dG9rLWFkbWlu", "tok-admin",
-                                    "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig"])
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer nope", "Basic dG9rLWFkbWlu", "tok-admin", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig"],
+)
 def test_anything_else_is_unauthorized(seeded, header):
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         _authorize(header)
 
 
 def _sqs_event(bodies):
-    return {"Records": [
-        {"messageId": f"m-{i}", "receiptHandle": f"r-{i}", "body": body,
-         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "",
-         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}
-        for i, body in enumerate(bodies)]}
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{i}",
+                "receiptHandle": f"r-{i}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                "awsRegion": "us-east-1",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
 
 
 def _bus_event(i, detail_type="AlarmRaised"):
-    return json.dumps({"version": "0", "id": f"evt-{i}", "detail-type": detail_type, "source": "omp.monitoring",
-                       "account": "123456789012", "time": f"2026-03-10T0{i}:00:00Z", "region": "us-east-1",
-                       "resources": [], "detail": {"actor": "me", "alarm": {"id": f"alm_{i}"}}})
+    return json.dumps(
+        {
+            "version": "0",
+            "id": f"evt-{i}",
+            "detail-type": detail_type,
+            "source": "omp.monitoring",
+            "account": "123456789012",
+            "time": f"2026-03-10T0{i}:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {"actor": "me", "alarm": {"id": f"alm_{i}"}},
+        }
+    )
 
 
 def test_audit_consumer_fails_only_the_poison_record_and_redelivery_is_a_no_op(dynamodb):
-    event = _sqs_event([_bus_event(1), "not json", _bus_event(2), '"a string"', json.dumps({"id": "x"})])
+    event = _sqs_event(
+        [_bus_event(1), "not json", _bus_event(2), '"a string"', json.dumps({"id": "x"})]
+    )
     result = invoke("record-audit-event", event)
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m-1", "m-3", "m-4"]
     again = invoke("record-audit-event", _sqs_event([_bus_event(1)]))

@@ -47,7 +47,9 @@ def test_bearer_header_is_required(header):
 
 def test_api_keys_are_stored_hashed_and_revocable():
     keys = MemoryApiKeyStore()
-    auth.store_key("s3cret", principal="ci", roles=["operator"], name="ci", now=FixedClock().now(), keys=keys)
+    auth.store_key(
+        "s3cret", principal="ci", roles=["operator"], name="ci", now=FixedClock().now(), keys=keys
+    )
     assert "s3cret" not in str(keys.keys)
     who = auth.authenticate("s3cret", keys=keys, verify_jwt=None)
     assert who == Principal("ci", frozenset({"operator"}))
@@ -57,7 +59,9 @@ def test_api_keys_are_stored_hashed_and_revocable():
     with pytest.raises(Unauthorized):
         auth.authenticate("s3cret", keys=keys, verify_jwt=None)
     with pytest.raises(ValidationFailed):
-        auth.store_key("x", principal="p", roles=["root"], name="n", now=FixedClock().now(), keys=keys)
+        auth.store_key(
+            "x", principal="p", roles=["root"], name="n", now=FixedClock().now(), keys=keys
+        )
 
 
 @pytest.fixture
@@ -76,8 +80,15 @@ ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
 
 
 def _token(key, **claims):
-    body = {"sub": "u-1", "username": "alice", "iss": ISSUER, "exp": int(time.time()) + 60,
-            "token_use": "access", "client_id": "app", "cognito:groups": ["operator", "bogus"]}
+    body = {
+        "sub": "u-1",
+        "username": "alice",
+        "iss": ISSUER,
+        "exp": int(time.time()) + 60,
+        "token_use": "access",
+        "client_id": "app",
+        "cognito:groups": ["operator", "bogus"],
+    }
     return jwt.encode({**body, **claims}, key, algorithm="RS256")
 
 
@@ -89,12 +100,19 @@ def test_cognito_access_token_maps_groups_to_roles(signing_key):
 
 @pytest.mark.parametrize(
     "claims",
-    [{"exp": int(time.time()) - 5}, {"iss": "https://evil"}, {"token_use": "id"}, {"client_id": "other"}],
+    [
+        {"exp": int(time.time()) - 5},
+        {"iss": "https://evil"},
+        {"token_use": "id"},
+        {"client_id": "other"},
+    ],
 )
 def test_cognito_rejects_bad_tokens(signing_key, claims):
     verifier = cognito.CognitoVerifier(ISSUER, "app")
     with pytest.raises(Unauthorized):
-        auth.authenticate(_token(signing_key, **claims), keys=MemoryApiKeyStore(), verify_jwt=verifier)
+        auth.authenticate(
+            _token(signing_key, **claims), keys=MemoryApiKeyStore(), verify_jwt=verifier
+        )
 
 
 def test_jwt_refused_where_no_pool_is_configured(signing_key):

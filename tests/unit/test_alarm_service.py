@@ -19,8 +19,12 @@ def _create(ports, **fields):
 
 def _change(ports, alarm_id, target, **kw):
     return alarms.change_status(
-        alarm_id, target, actor="you", comment=kw.get("comment"),
-        expected_version=kw.get("version"), **ports,
+        alarm_id,
+        target,
+        actor="you",
+        comment=kw.get("comment"),
+        expected_version=kw.get("version"),
+        **ports,
     )
 
 
@@ -34,11 +38,18 @@ def test_ack_then_resolve_publishes_each_step(ports):
     alarm = _create(ports)
     acked = _change(ports, alarm.id, AlarmStatus.ACKNOWLEDGED, comment="looking")
     assert (acked.status, acked.version, acked.acknowledged_by, acked.comment) == (
-        AlarmStatus.ACKNOWLEDGED, 2, "you", "looking")
+        AlarmStatus.ACKNOWLEDGED,
+        2,
+        "you",
+        "looking",
+    )
     resolved = _change(ports, alarm.id, AlarmStatus.RESOLVED, version=2)
     assert resolved.status is AlarmStatus.RESOLVED and resolved.resolved_by == "you"
     assert [e.detail_type for e in ports["events"].events] == [
-        "AlarmRaised", "AlarmAcknowledged", "AlarmResolved"]
+        "AlarmRaised",
+        "AlarmAcknowledged",
+        "AlarmResolved",
+    ]
 
 
 def test_disallowed_transition_is_a_conflict_and_publishes_nothing(ports):
@@ -57,7 +68,9 @@ def test_stale_version_is_a_conflict(ports):
     assert err.value.code == "VERSION_CONFLICT"
 
 
-@pytest.mark.parametrize("alarm_id", ["alm_01ARZ3NDEKTSV4RRFFQ69G5FAV", "nope", "inc_01ARZ3NDEKTSV4RRFFQ69G5FAV"])
+@pytest.mark.parametrize(
+    "alarm_id", ["alm_01ARZ3NDEKTSV4RRFFQ69G5FAV", "nope", "inc_01ARZ3NDEKTSV4RRFFQ69G5FAV"]
+)
 def test_unknown_ids_are_not_found(ports, alarm_id):
     with pytest.raises(NotFound) as err:
         alarms.get_alarm(alarm_id, repo=ports["repo"])
@@ -71,10 +84,14 @@ def test_list_filters_and_pages(ports):
         ports["clock"].advance(60)
         _create(ports, resource=f"i-{i % 2}", severity="major" if i % 2 else "minor")
     window = TimeRange.build(None, None, ports["clock"].now())
-    page = alarms.list_alarms(AlarmQuery(window=window, limit=2, resource="i-0"), repo=ports["repo"])
+    page = alarms.list_alarms(
+        AlarmQuery(window=window, limit=2, resource="i-0"), repo=ports["repo"]
+    )
     assert len(page.items) == 2 and page.next_token
     rest = alarms.list_alarms(
-        AlarmQuery(window=window, limit=2, resource="i-0", next_token=page.next_token), repo=ports["repo"])
+        AlarmQuery(window=window, limit=2, resource="i-0", next_token=page.next_token),
+        repo=ports["repo"],
+    )
     assert len(rest.items) == 1 and rest.next_token is None
     assert all(a.resource == "i-0" for a in page.items + rest.items)
     with pytest.raises(BadRequest):

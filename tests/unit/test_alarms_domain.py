@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from omp.domain import alarms
-from omp.domain.alarms import AlarmStatus, CreateAlarm, Severity
+from omp.domain.alarms import AlarmStatus, CreateAlarm
 from omp.domain.errors import Conflict, ValidationFailed
 from omp.domain.ids import id_time_ms, is_id, new_id, ulid
 

@@ -19,7 +19,11 @@ def test_default_window_is_thirty_days_and_days_are_newest_first():
 
 @pytest.mark.parametrize(
     ("start", "end"),
-    [(NOW, NOW - timedelta(seconds=1)), (NOW - timedelta(days=400), NOW), (datetime(2026, 1, 1), None)],
+    [
+        (NOW, NOW - timedelta(seconds=1)),
+        (NOW - timedelta(days=400), NOW),
+        (datetime(2026, 1, 1), None),
+    ],
 )
 def test_bad_windows_are_422(start, end):
     with pytest.raises(ValidationFailed):
@@ -46,8 +50,14 @@ def test_token_round_trip():
 
 
 def test_audit_entry_from_event():
-    event = {"id": "e-1", "time": "2026-03-10T08:00:00Z", "source": "omp.monitoring",
-             "detail-type": "AlarmRaised", "detail": {"actor": "me", "alarm": {}}, "resources": []}
+    event = {
+        "id": "e-1",
+        "time": "2026-03-10T08:00:00Z",
+        "source": "omp.monitoring",
+        "detail-type": "AlarmRaised",
+        "detail": {"actor": "me", "alarm": {}},
+        "resources": [],
+    }
     entry = entry_from_event(event)
     assert (entry.actor, entry.detail_type) == ("me", "AlarmRaised")
     with pytest.raises(KeyError):

@@ -23,7 +23,9 @@ def client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10
+    )
     return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
 
 
@@ -41,5 +43,7 @@ def translate(exc: Exception) -> DomainError:
             return TransientError(f"AWS is throttling ({code}); retry later", code="THROTTLED")
         return TransientError(f"AWS call failed ({code})", code="DEPENDENCY_FAILED")
     if isinstance(exc, BotoCoreError):
-        return TransientError(f"AWS is unreachable ({type(exc).__name__})", code="DEPENDENCY_FAILED")
+        return TransientError(
+            f"AWS is unreachable ({type(exc).__name__})", code="DEPENDENCY_FAILED"
+        )
     raise exc

@@ -41,7 +41,8 @@ def call(operation: str, **kwargs: Any) -> Any:
         return getattr(client("dynamodb"), operation)(**kwargs)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            raise ConditionFailed(exc.response.get("Item")) from exc
+            item: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+            raise ConditionFailed(item) from exc
         raise translate(exc) from exc
     except BotoCoreError as exc:
         raise translate(exc) from exc

@@ -89,7 +89,9 @@ class DynamoAlarmRepository:
         values: dict[str, Any] = {f":{k}": v for k, v in fields.items()}
         values[":one"] = 1
         values |= {f":from{i}": s for i, s in enumerate(allowed)}
-        update = "SET " + ", ".join([f"#{k} = :{k}" for k in fields] + ["#version = #version + :one"])
+        update = "SET " + ", ".join(
+            [f"#{k} = :{k}" for k in fields] + ["#version = #version + :one"]
+        )
         sources = ", ".join(f":from{i}" for i in range(len(allowed)))
         condition = f"attribute_exists(pk) AND #status IN ({sources})"
         if expected_version is not None:
@@ -121,7 +123,10 @@ class DynamoAlarmRepository:
         if query.resource:
             index, partitions = "gsi2", [f"ALARM_RES#{query.resource}"]
         elif query.status:
-            index, partitions = "gsi3", day_partitions(f"ALARM_ST#{query.status.value}", query.window)
+            index, partitions = (
+                "gsi3",
+                day_partitions(f"ALARM_ST#{query.status.value}", query.window),
+            )
         else:
             index, partitions = "gsi1", day_partitions("ALARMS", query.window)
         names = {f"#{k[1:]}": k[1:] for k in values}

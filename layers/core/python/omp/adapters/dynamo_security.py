@@ -66,7 +66,10 @@ class DynamoAuditLog:
             values=values,
         )
         return Page(
-            [AuditEntry.model_validate({k: v for k, v in i.items() if k in _AUDIT_FIELDS}) for i in page.items],
+            [
+                AuditEntry.model_validate({k: v for k, v in i.items() if k in _AUDIT_FIELDS})
+                for i in page.items
+            ],
             page.next_token,
         )
 
@@ -77,7 +80,9 @@ class DynamoApiKeyStore:
 
     def find(self, key_hash: str) -> dict[str, Any] | None:
         item = call(
-            "get_item", TableName=self.table, Key={"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": "K"}}
+            "get_item",
+            TableName=self.table,
+            Key={"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": "K"}},
         ).get("Item")
         return from_item(item) if item else None
 

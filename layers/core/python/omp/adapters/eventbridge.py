@@ -35,5 +35,9 @@ class EventBridgePublisher:
             except (ClientError, BotoCoreError) as exc:
                 raise translate(exc) from exc
             if result.get("FailedEntryCount"):
-                codes = sorted({r.get("ErrorCode", "?") for r in result["Entries"] if "ErrorCode" in r})
-                raise TransientError(f"the event bus refused events ({', '.join(codes)})", code="EVENTS_FAILED")
+                codes = sorted(
+                    {r.get("ErrorCode", "?") for r in result["Entries"] if "ErrorCode" in r}
+                )
+                raise TransientError(
+                    f"the event bus refused events ({', '.join(codes)})", code="EVENTS_FAILED"
+                )

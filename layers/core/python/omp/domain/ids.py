@@ -1,4 +1,4 @@
-"""ULIDs with a type prefix: `alm_01HZX...`. Sortable by creation time, 26 Crockford base32 chars."""
+"""ULIDs with a type prefix: `alm_01HZX...`; sortable by time, 26 Crockford base32 chars."""
 
 from __future__ import annotations
 

@@ -32,7 +32,9 @@ def decode_token(token: str, *, required_keys: tuple[str, ...]) -> dict[str, Any
         padded = token + "=" * (-len(token) % 4)
         state = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("next_token is not a token this API issued", code="INVALID_NEXT_TOKEN") from exc
+        raise BadRequest(
+            "next_token is not a token this API issued", code="INVALID_NEXT_TOKEN"
+        ) from exc
     if not isinstance(state, dict) or any(key not in state for key in required_keys):
         raise BadRequest("next_token is not a token this API issued", code="INVALID_NEXT_TOKEN")
     return state

@@ -1,4 +1,4 @@
-"""RFC 3339 UTC times: parsed leniently (any offset), always written as `YYYY-MM-DDTHH:MM:SS.mmmZ`."""
+"""RFC 3339 UTC times: any offset read, always written as `YYYY-MM-DDTHH:MM:SS.mmmZ`."""
 
 from __future__ import annotations
 

@@ -9,5 +9,10 @@ from omp.services import auth
 def seed_api_key(*, token: str, principal: str, roles: list[str], name: str = "bootstrap") -> None:
     """Store `token` (hashed) for `principal` with `roles`; runs in the authorizer's environment."""
     auth.store_key(
-        token, principal=principal, roles=roles, name=name, now=container.clock().now(), keys=container.api_keys()
+        token,
+        principal=principal,
+        roles=roles,
+        name=name,
+        now=container.clock().now(),
+        keys=container.api_keys(),
     )

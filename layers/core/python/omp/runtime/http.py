@@ -38,7 +38,9 @@ DEFAULT_MAX_BODY = 1_048_576
 _IDEMPOTENCY_TTL_S = 24 * 3600
 
 
-def error_body(code: str, message: str, request_id: str | None, details: Any = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, request_id: str | None, details: Any = None
+) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
     if details is not None:
         error["details"] = details
@@ -52,7 +54,9 @@ def _request_id(app: APIGatewayRestResolver) -> str | None:
         return None
 
 
-def _error(app: APIGatewayRestResolver, status: int, code: str, message: str, details: Any = None) -> Response[Any]:
+def _error(
+    app: APIGatewayRestResolver, status: int, code: str, message: str, details: Any = None
+) -> Response[Any]:
     return Response(
         status_code=status,
         content_type=JSON,
@@ -60,7 +64,9 @@ def _error(app: APIGatewayRestResolver, status: int, code: str, message: str, de
     )
 
 
-def respond(status: int, payload: BaseModel | dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+def respond(
+    status: int, payload: BaseModel | dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[Any]:
     body = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
     return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=headers)
 
@@ -101,11 +107,11 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
     for router in routers:
         app.include_router(router)
 
-    @app.exception_handler(DomainError)
+    @app.exception_handler(DomainError)  # type: ignore[misc]
     def _domain(exc: DomainError) -> Response[Any]:
         return _error(app, exc.status, exc.code, exc.message, exc.details)
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)  # type: ignore[misc]
     def _invalid(exc: RequestValidationError) -> Response[Any]:
         errors = [
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
@@ -116,13 +122,15 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
             return _error(app, 500, "INTERNAL_ERROR", "an unexpected error occurred")
         if any(e["type"] == "json_invalid" for e in errors):
             return _error(app, 400, "MALFORMED_JSON", "the request body is not valid JSON")
-        return _error(app, 422, "VALIDATION_FAILED", "the request does not match the schema", errors)
+        return _error(
+            app, 422, "VALIDATION_FAILED", "the request does not match the schema", errors
+        )
 
     @app.not_found
     def _no_route(_exc: Exception) -> Response[Any]:
         return _error(app, 404, "ROUTE_NOT_FOUND", "no such route")
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # type: ignore[misc]
     def _unexpected(exc: Exception) -> Response[Any]:
         logger.exception("unhandled error")
         return _error(app, 500, "INTERNAL_ERROR", "an unexpected error occurred")
@@ -174,7 +182,9 @@ def replayable(
         status, payload = compute()
         return respond(status, payload)
     if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise BadRequest("Idempotency-Key must be 1 to 255 printable characters", code="INVALID_IDEMPOTENCY_KEY")
+        raise BadRequest(
+            "Idempotency-Key must be 1 to 255 printable characters", code="INVALID_IDEMPOTENCY_KEY"
+        )
 
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -204,7 +214,9 @@ def replayable(
         expires_after_seconds=_IDEMPOTENCY_TTL_S,
         raise_on_no_idempotency_key=True,
     )
-    if app.lambda_context is not None and hasattr(app.lambda_context, "get_remaining_time_in_millis"):
+    if app.lambda_context is not None and hasattr(
+        app.lambda_context, "get_remaining_time_in_millis"
+    ):
         config.register_lambda_context(app.lambda_context)
     guarded = idempotent_function(
         data_keyword_argument="request", persistence_store=_persistence(), config=config
@@ -217,10 +229,13 @@ def replayable(
         ) from exc
     except IdempotencyAlreadyInProgressError as exc:
         raise Conflict(
-            "a request with this Idempotency-Key is still in progress", code="IDEMPOTENCY_IN_PROGRESS"
+            "a request with this Idempotency-Key is still in progress",
+            code="IDEMPOTENCY_IN_PROGRESS",
         ) from exc
     except IdempotencyPersistenceLayerError as exc:
-        raise TransientError("the idempotency store is unavailable", code="DEPENDENCY_FAILED") from exc
+        raise TransientError(
+            "the idempotency store is unavailable", code="DEPENDENCY_FAILED"
+        ) from exc
     headers = None if ran else {"Idempotent-Replayed": "true"}
     return respond(int(result["status"]), result["payload"], headers)
 

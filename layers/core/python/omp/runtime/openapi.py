@@ -56,17 +56,19 @@ def build(functions_dir: Path, catalog: Any) -> dict[str, Any]:
     routers = []
     for fn in catalog.http_functions():
         path = functions_dir / f"{fn.handler}.py"
-        spec = importlib.util.spec_from_file_location(f"omp_openapi_{fn.name.replace('-', '_')}", path)
+        spec = importlib.util.spec_from_file_location(
+            f"omp_openapi_{fn.name.replace('-', '_')}", path
+        )
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         routers.append(module.router)
     app = build_app(*routers)
-    schema = json.loads(
+    schema: dict[str, Any] = json.loads(
         app.get_openapi_json_schema(
             title=TITLE,
             version=VERSION,
-            description="AIOps for teams on AWS. Every /v1 route takes `Authorization: Bearer <token>`.",
+            description="AIOps for teams on AWS. /v1 routes take `Authorization: Bearer <token>`.",
             servers=[Server(url="/")],
         )
     )
@@ -76,7 +78,11 @@ def build(functions_dir: Path, catalog: Any) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
     schemas["Error"] = ERROR_SCHEMA
-    public = {(fn.trigger.method.lower(), fn.trigger.path) for fn in catalog.http_functions() if fn.trigger.permission == "public"}
+    public = {
+        (fn.trigger.method.lower(), fn.trigger.path)
+        for fn in catalog.http_functions()
+        if fn.trigger.permission == "public"
+    }
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             if (method, path) not in public:
@@ -86,7 +92,9 @@ def build(functions_dir: Path, catalog: Any) -> dict[str, Any]:
             for code, description in codes.items():
                 responses[code] = {
                     "description": description,
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
                 }
     return schema
 

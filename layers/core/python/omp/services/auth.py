@@ -52,8 +52,16 @@ def store_key(
 ) -> None:
     unknown = sorted(set(roles) - ROLES)
     if unknown:
-        raise ValidationFailed(f"unknown roles {unknown}", details=[{"loc": ["roles"], "msg": "unknown"}])
+        raise ValidationFailed(
+            f"unknown roles {unknown}", details=[{"loc": ["roles"], "msg": "unknown"}]
+        )
     keys.put(
         hash_key(token),
-        {"principal": principal, "roles": sorted(roles), "name": name, "created_at": iso(now), "revoked": False},
+        {
+            "principal": principal,
+            "roles": sorted(roles),
+            "name": name,
+            "created_at": iso(now),
+            "revoked": False,
+        },
     )
