@@ -1,0 +1,1 @@
+"""Glue between HTTP handlers and services that more than one handler shares."""
