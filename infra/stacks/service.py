@@ -1,0 +1,443 @@
+"""One stack per service: its functions, their roles, log groups, triggers and alarms.
+
+Everything is built by looping over the catalog. Resources of other stacks are referenced by
+their deterministic names (infra.stacks.naming), so a service stack only imports the KMS key and,
+for in-VPC functions, the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra import wiring
+from infra.stacks import bundling
+from infra.stacks.catalog import Catalog
+from infra.stacks.config import StageConfig
+from infra.stacks.foundation import IDEMPOTENCY_TABLE, cid, event_pattern, exact_pattern
+from infra.stacks.nag import ack
+from infra.stacks.naming import Names
+from infra.stacks.network import NetworkStack
+
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+ALARMS_TOPIC = "platform-alarms"
+
+SEARCH_ACTIONS = [
+    "es:ESHttpGet",
+    "es:ESHttpHead",
+    "es:ESHttpPost",
+    "es:ESHttpPut",
+    "es:ESHttpPatch",
+    "es:ESHttpDelete",
+]
+GRAPH_ACTIONS = [
+    "neptune-db:connect",
+    "neptune-db:ReadDataViaQuery",
+    "neptune-db:WriteDataViaQuery",
+    "neptune-db:DeleteDataViaQuery",
+    "neptune-db:GetQueryStatus",
+    "neptune-db:CancelQuery",
+]
+
+
+@dataclass(frozen=True)
+class NetworkRefs:
+    """What in-VPC functions need from the network stack."""
+
+    vpc: ec2.IVpc
+    client_security_group: ec2.ISecurityGroup
+    graph_endpoint: str  # Fn::ImportValue omp-<stage>-graph-endpoint
+    search_endpoint: str  # Fn::ImportValue omp-<stage>-search-endpoint
+
+
+def handler_parts(fn: wiring.Function) -> tuple[str, str]:
+    """"monitoring/create_alarm" -> ("monitoring", "create_alarm.lambda_handler")."""
+    folder, _, module = fn.handler.partition("/")
+    if not module or "/" in module or folder != fn.service:
+        raise ValueError(f"{fn.name}: handler {fn.handler!r} must be '<service>/<module>'")
+    return folder, f"{module}.lambda_handler"
+
+
+class ServiceStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        cid_: str,
+        *,
+        service: str,
+        config: StageConfig,
+        catalog: Catalog,
+        key: kms.IKey,
+        network: NetworkRefs | None,
+        cognito: tuple[str, str] | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, cid_, **kwargs)  # type: ignore[arg-type]
+        self.config = config
+        self.catalog = catalog
+        self.names = Names(config.stage)
+        self.key = key
+        self.network = network
+        self.cognito = cognito  # (issuer URL, app client id)
+        self.functions: dict[str, lambda_.Function] = {}
+        self._imports: dict[tuple[str, str], object] = {}
+
+        code = bundling.function_code(service)
+        layers = [
+            lambda_.LayerVersion(
+                self,
+                "CoreLayer",
+                code=bundling.core_layer_code(),
+                compatible_runtimes=[RUNTIME],
+                compatible_architectures=[ARCHITECTURE],
+                description="om-platform shared package (omp)",
+            ),
+            lambda_.LayerVersion(
+                self,
+                "DepsLayer",
+                code=bundling.deps_layer_code(config.skip_deps_bundling),
+                compatible_runtimes=[RUNTIME],
+                compatible_architectures=[ARCHITECTURE],
+                description="om-platform third-party runtime packages (layers/deps/requirements.txt)",
+            ),
+        ]
+        self.alarm_topic = sns.Topic.from_topic_arn(
+            self, "AlarmTopic", self.names.topic_arn(self, ALARMS_TOPIC)
+        )
+        for fn in catalog.functions:
+            if fn.service == service:
+                self.functions[fn.name] = self._function(fn, code, layers)
+
+    # ---- imported resources (by name) ---------------------------------------------------------
+    def _imported(self, kind: str, name: str, build: Callable[[], object]) -> object:
+        key = (kind, name)
+        if key not in self._imports:
+            self._imports[key] = build()
+        return self._imports[key]
+
+    def table(self, name: str) -> dynamodb.ITable:
+        spec = self.catalog.table(name)
+        return self._imported(  # type: ignore[return-value]
+            "table",
+            name,
+            lambda: dynamodb.Table.from_table_attributes(
+                self,
+                f"Table{cid(name)}",
+                table_name=self.names.table(name),
+                encryption_key=self.key,
+                global_indexes=list(spec.indexes) or None,
+            ),
+        )
+
+    def queue(self, name: str) -> sqs.IQueue:
+        return self._imported(  # type: ignore[return-value]
+            "queue",
+            name,
+            lambda: sqs.Queue.from_queue_attributes(
+                self,
+                f"Queue{cid(name)}",
+                queue_arn=self.names.queue_arn(self, name),
+                queue_url=self.names.queue_url(name),
+                queue_name=self.names.queue(name),
+                key_arn=self.key.key_arn,
+            ),
+        )
+
+    def topic(self, name: str) -> sns.ITopic:
+        return self._imported(  # type: ignore[return-value]
+            "topic",
+            name,
+            lambda: sns.Topic.from_topic_attributes(
+                self, f"Topic{cid(name)}", topic_arn=self.names.topic_arn(self, name), key_arn=self.key.key_arn
+            ),
+        )
+
+    def bus(self, name: str) -> events.IEventBus:
+        return self._imported(  # type: ignore[return-value]
+            "bus",
+            name,
+            lambda: events.EventBus.from_event_bus_name(self, f"Bus{cid(name)}", self.names.bus(name)),
+        )
+
+    def bucket(self, name: str) -> s3.IBucket:
+        return self._imported(  # type: ignore[return-value]
+            "bucket",
+            name,
+            lambda: s3.Bucket.from_bucket_attributes(
+                self, f"Bucket{cid(name)}", bucket_name=self.names.bucket(name), encryption_key=self.key
+            ),
+        )
+
+    def machine(self, name: str) -> sfn.IStateMachine:
+        return self._imported(  # type: ignore[return-value]
+            "machine",
+            name,
+            lambda: sfn.StateMachine.from_state_machine_arn(
+                self, f"Machine{cid(name)}", self.names.machine_arn(self, name)
+            ),
+        )
+
+    def resolve_resource(self, kind: str, name: str) -> str:
+        """The wiring.ResourceResolver for this stack."""
+        if kind == "table":
+            return self.names.table(name)
+        if kind == "queue":
+            return self.names.queue_url(name)
+        if kind == "bus":
+            return self.names.bus(name)
+        if kind == "topic":
+            return self.names.topic_arn(self, name)
+        if kind == "bucket":
+            return self.names.bucket(name)
+        if kind == "machine":
+            return self.names.machine_arn(self, name)
+        if kind == "cognito":
+            if self.cognito is None:
+                raise ValueError("cognito requested but the stack has no user pool")
+            return self.cognito[0] if name == "issuer" else self.cognito[1]
+        if kind in ("graph", "search"):
+            if self.network is None:
+                raise ValueError(f"{kind} endpoint requested but the stack has no network")
+            return self.network.graph_endpoint if kind == "graph" else self.network.search_endpoint
+        raise KeyError(f"unknown resource kind {kind}")
+
+    # ---- one function -------------------------------------------------------------------------
+    def _function(
+        self, fn: wiring.Function, code: lambda_.Code, layers: list[lambda_.ILayerVersion]
+    ) -> lambda_.Function:
+        config, names = self.config, self.names
+        base = cid(fn.name)
+        _, handler = handler_parts(fn)
+        physical = names.function(fn.name)
+
+        role = iam.Role(
+            self,
+            f"{base}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"om-platform {config.stage} function {fn.name}: exactly its catalog entry",
+        )
+        log_group = logs.LogGroup(
+            self,
+            f"{base}Logs",
+            log_group_name=f"/aws/lambda/{physical}",
+            retention=config.log_retention,
+            encryption_key=self.key,
+            removal_policy=config.removal,
+        )
+        log_group.grant_write(role)
+
+        vpc_props: dict[str, object] = {}
+        if fn.in_vpc:
+            if self.network is None:
+                raise ValueError(f"{fn.name} needs the network stack (graph/search)")
+            vpc_props = {
+                "vpc": self.network.vpc,
+                "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+                "security_groups": [self.network.client_security_group],
+            }
+            role.add_managed_policy(
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AWSLambdaVPCAccessExecutionRole"
+                )
+            )
+
+        function = lambda_.Function(
+            self,
+            base,
+            function_name=physical,
+            description=f"{fn.service}: {fn.name}",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=code,
+            layers=layers,
+            memory_size=fn.memory_mb,
+            timeout=cdk.Duration.seconds(fn.timeout_s),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            role=role,
+            environment=wiring.environment(fn, self.resolve_resource, config.stage),
+            reserved_concurrent_executions=config.lambda_reserved_concurrency or None,
+            **vpc_props,  # type: ignore[arg-type]
+        )
+        ack(
+            function,
+            "L1",
+            "DESIGN.md pins Lambda to python3.13 (the deps layer's wheels are built for cp313 and "
+            "the code is tested on 3.11-3.13); a runtime upgrade is a deliberate, tested change.",
+        )
+        wildcard_findings = self._grants(fn, role)
+        self._trigger(fn, function)
+        self._alarms(fn, function)
+        self._acknowledge(fn, role, wildcard_findings)
+        return function
+
+    def _grants(self, fn: wiring.Function, role: iam.Role) -> list[str]:
+        """Grant exactly the catalog entry; return the IAM5 findings those grants produce."""
+        findings = ["Resource::*"]  # X-Ray PutTraceSegments/PutTelemetryRecords (no resource-level)
+        write_kms = False
+        tables = dict(fn.tables)
+        if fn.idempotent:
+            tables[IDEMPOTENCY_TABLE] = "write"
+        for name, access in tables.items():
+            table = self.table(name)
+            if access == "write":
+                table.grant_read_write_data(role)
+                write_kms = True
+            else:
+                table.grant_read_data(role)
+            if self.catalog.table(name).indexes:
+                findings.append(f"Resource::{self._table_arn_pattern(name)}/index/*")
+        for name in fn.buses:
+            self.bus(name).grant_put_events_to(role)
+        for name in fn.queues:
+            self.queue(name).grant_send_messages(role)
+            write_kms = True
+        for name in fn.topics:
+            self.topic(name).grant_publish(role)
+            findings.append("Action::kms:GenerateDataKey*")
+        for name, access in fn.buckets.items():
+            bucket = self.bucket(name)
+            if access == "write":
+                bucket.grant_read_write(role)
+                write_kms = True
+                findings += ["Action::s3:DeleteObject*", "Action::s3:Abort*"]
+            else:
+                bucket.grant_read(role)
+            findings += ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*"]
+            findings.append(f"Resource::{self._bucket_arn_pattern(name)}/*")
+        for name in fn.state_machines:
+            self.machine(name).grant_start_execution(role)
+        if isinstance(fn.trigger, wiring.QueueTrigger):
+            pass  # the SqsEventSource grants consume (receive/delete/attributes) on its queue
+        if fn.graph:
+            assert self.network is not None
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=GRAPH_ACTIONS,
+                    resources=[NetworkStack.neptune_resource_arn(self, self.config.stage)],
+                )
+            )
+            findings.append(
+                "Resource::arn:<AWS::Partition>:neptune-db:<AWS::Region>:<AWS::AccountId>:"
+                f"{self.names.prefix}-neptune-resource-id/*"
+            )
+        if fn.search:
+            assert self.network is not None
+            domain_arn = NetworkStack.search_domain_arn(self, self.config.stage)
+            role.add_to_policy(
+                iam.PolicyStatement(actions=SEARCH_ACTIONS, resources=[domain_arn, f"{domain_arn}/*"])
+            )
+            findings.append(
+                "Resource::arn:<AWS::Partition>:es:<AWS::Region>:<AWS::AccountId>:"
+                f"domain/{self.names.prefix}-search/*"
+            )
+        if write_kms:
+            findings += ["Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*"]
+        return sorted(set(findings))
+
+    def _table_arn_pattern(self, name: str) -> str:
+        return (
+            "arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/"
+            + self.names.table(name)
+        )
+
+    def _bucket_arn_pattern(self, name: str) -> str:
+        return f"arn:<AWS::Partition>:s3:::{self.names.bucket_prefix(name)}<AWS::AccountId>-<AWS::Region>"
+
+    def _trigger(self, fn: wiring.Function, function: lambda_.Function) -> None:
+        trigger = fn.trigger
+        base = cid(fn.name)
+        if isinstance(trigger, wiring.QueueTrigger):
+            function.add_event_source(
+                sources.SqsEventSource(
+                    self.queue(trigger.queue),
+                    batch_size=trigger.batch_size,
+                    max_batching_window=(
+                        cdk.Duration.seconds(trigger.max_batching_window_s)
+                        if trigger.max_batching_window_s
+                        else None
+                    ),
+                    report_batch_item_failures=True,
+                )
+            )
+        elif isinstance(trigger, wiring.EventRule):
+            rule = events.Rule(
+                self,
+                f"{base}Rule",
+                event_bus=self.bus(trigger.bus),
+                description=f"{trigger.bus} bus -> {fn.name}",
+                event_pattern=event_pattern(trigger.pattern),
+                targets=[targets.LambdaFunction(function, retry_attempts=4)],
+            )
+            exact_pattern(rule, trigger.pattern)
+        elif isinstance(trigger, wiring.Schedule):
+            events.Rule(
+                self,
+                f"{base}Schedule",
+                description=f"schedule -> {fn.name}",
+                schedule=events.Schedule.expression(trigger.expression),
+                targets=[targets.LambdaFunction(function, retry_attempts=2)],
+            )
+        elif isinstance(trigger, wiring.TopicTrigger):
+            function.add_event_source(sources.SnsEventSource(self.topic(trigger.topic)))
+        # HttpRoute and Authorizer: the API stack; StateMachineTask: the workflows stack.
+
+    def _alarms(self, fn: wiring.Function, function: lambda_.Function) -> None:
+        base = cid(fn.name)
+        action = cw_actions.SnsAction(self.alarm_topic)
+        for metric_name, metric in (
+            ("Errors", function.metric_errors(period=cdk.Duration.minutes(5))),
+            ("Throttles", function.metric_throttles(period=cdk.Duration.minutes(5))),
+        ):
+            alarm = cloudwatch.Alarm(
+                self,
+                f"{base}{metric_name}Alarm",
+                alarm_name=f"{self.names.function(fn.name)}-{metric_name.lower()}",
+                metric=metric,
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(action)
+
+    def _acknowledge(self, fn: wiring.Function, role: iam.Role, findings: list[str]) -> None:
+        ack(
+            role,
+            "IAM5",
+            f"{fn.name}: wildcards generated by CDK grants for exactly the resources in its "
+            "catalog entry (DynamoDB index/*, KMS GenerateDataKey*/ReEncrypt*, S3 object keys) "
+            "and X-Ray PutTraceSegments/PutTelemetryRecords, which support no resource ARN.",
+            findings,
+        )
+        if fn.in_vpc:
+            ack(
+                role,
+                "IAM4",
+                f"{fn.name} runs in the VPC: AWSLambdaVPCAccessExecutionRole is the AWS-maintained "
+                "minimum for ENI management.",
+                [
+                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+                ],
+            )
