@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from boto3.session import Session
-from moto.events.models import EventPattern
 
 from infra import wiring
 from infra.local import names
 from infra.local.catalog import Catalog
+from infra.local.patterns import matches as pattern_matches
 from infra.local.resources import Resources, create_queue
 
 log = logging.getLogger("omp.local")
@@ -178,4 +178,4 @@ class EventRouter:
 
 
 def _matches(pattern: Any, event: dict[str, Any]) -> bool:
-    return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))  # type: ignore[arg-type]
+    return pattern_matches(pattern, event)

@@ -17,11 +17,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from omp.runtime import env
-
 from infra import wiring
 from infra.local import names
 from infra.local.catalog import Catalog
+from omp.runtime import env
 
 log = logging.getLogger("omp.local")
 

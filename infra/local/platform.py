@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
 import os
 import secrets
@@ -16,10 +18,11 @@ from typing import Any
 import boto3
 import httpx
 from boto3.session import Session
+from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from infra import wiring
-from infra.local import lambdas, names, resources
+from infra.local import lambdas, names, patterns, resources, stepfunctions
 from infra.local.catalog import REPO_ROOT, Catalog
 from infra.local.events import EventRouter
 from infra.local.gateway import Gateway, GatewayServer
@@ -69,6 +72,7 @@ class LocalPlatform:
         self._saved_env: dict[str, str | None] = {}
         self._stopped = threading.Event()
         self.moto_url = ""
+        self._moto_config: dict[str, Any] = {}
         self.resources = resources.Resources()
         self.invoker: Invoker | None = None
         self.events: EventRouter | None = None
@@ -92,11 +96,16 @@ class LocalPlatform:
         environments = resources.function_environments(self.catalog, self.resources)
         self.invoker = Invoker(self.catalog, environments)
         lambdas.install()
+        patterns.install()
+        stepfunctions.install()
         for fn in self.catalog.functions:
             lambdas.register(names.physical(fn.name), self._runner(fn.name))
         self.events = EventRouter(self.catalog, self.session, self.resources)
         deliveries = self.events.setup()
-        self._seed_token(environments)
+        try:
+            self.seed_api_key(self.token, "local-admin", ["admin"])
+        except (ImportError, AttributeError) as exc:
+            log.warning("cannot seed the API token (%s): authorized routes will answer 401", exc)
         for fn in self.catalog.functions:
             if isinstance(fn.trigger, wiring.QueueTrigger):
                 q = fn.trigger
@@ -134,6 +143,7 @@ class LocalPlatform:
         return self
 
     def _start_moto(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
         port = _free_port()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self._moto.start()
@@ -156,6 +166,11 @@ class LocalPlatform:
         for key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ.pop(key, None)
+        self._moto_config = copy.deepcopy(
+            {k: v for k, v in default_user_config.items() if k in MOTO_CONFIG}
+        )
+        # moto's backends are process-wide: start from empty ones, then switch execution on
+        httpx.post(f"{self.moto_url}/moto-api/reset", timeout=10).raise_for_status()
         httpx.post(
             f"{self.moto_url}/moto-api/config", json=MOTO_CONFIG, timeout=10
         ).raise_for_status()
@@ -165,17 +180,15 @@ class LocalPlatform:
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
 
-    def _seed_token(self, environments: dict[str, dict[str, str]]) -> None:
+    def seed_api_key(self, token: str, principal: str, roles: list[str]) -> None:
+        """Store an API key the authorizer accepts (runs in the authorizer's environment)."""
         authorizer = self.catalog.authorizer()
-        if authorizer is None or self._seed is None:
+        if authorizer is None or self._seed is None or self.invoker is None:
             return
         from omp.runtime import env
 
-        try:
-            with env.overlay(environments[authorizer.name]):
-                self._seed(token=self.token, principal="local-admin", roles=["admin"])
-        except (ImportError, AttributeError) as exc:
-            log.warning("cannot seed the API token (%s): authorized routes will answer 401", exc)
+        with env.overlay(self.invoker.environments[authorizer.name]):
+            self._seed(token=token, principal=principal, roles=roles)
 
     def stop(self) -> None:
         if self._stopped.is_set():
@@ -190,6 +203,8 @@ class LocalPlatform:
         for fn in self.catalog.functions:
             lambdas.unregister(names.physical(fn.name))
         if self._moto is not None:
+            with contextlib.suppress(httpx.HTTPError):  # leave moto's process-wide config as found
+                httpx.post(f"{self.moto_url}/moto-api/config", json=self._moto_config, timeout=5)
             self._moto.stop()
         for key, value in self._saved_env.items():
             if value is None:
