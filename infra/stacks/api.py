@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_kms as kms
@@ -150,8 +149,16 @@ class ApiStack(cdk.Stack):
                 operation_name=fn.name,
             )
             if public:
-                ack(method, "APIG4", f"{fn.name}: the catalog marks {route.path} public (no caller identity).")
-                ack(method, "COG4", f"{fn.name}: the catalog marks {route.path} public (no caller identity).")
+                ack(
+                    method,
+                    "APIG4",
+                    f"{fn.name}: the catalog marks {route.path} public (no caller identity).",
+                )
+                ack(
+                    method,
+                    "COG4",
+                    f"{fn.name}: the catalog marks {route.path} public (no caller identity).",
+                )
             else:
                 ack(
                     method,
@@ -224,5 +231,3 @@ class ApiStack(cdk.Stack):
         return wafv2.CfnWebACL.VisibilityConfigProperty(
             cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
         )
-
-

@@ -17,12 +17,14 @@ from infra.stacks.observability import ObservabilityStack
 from infra.stacks.service import NetworkRefs, ServiceStack
 from infra.stacks.workflows import WorkflowsStack
 
-
 # Feature flags this app relies on (set here unless cdk.json sets them):
 FEATURE_FLAGS = {
     # S3 server access logs are delivered by a bucket policy, not the LogDeliveryWrite ACL, so
     # the log bucket can enforce bucket-owner object ownership (ACLs disabled).
     "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+    # Cross-stack references (KMS key, VPC, user pool) stay CloudFormation exports ("strong"):
+    # the producer stack is protected from deleting what a consumer still imports.
+    "@aws-cdk/core:defaultCrossStackReferences": "strong",
 }
 
 
@@ -89,7 +91,10 @@ def build(
             catalog=catalog,
             key=foundation.key,
             network=refs if needs_network else None,
-            cognito=(foundation.user_pool.user_pool_provider_url, foundation.app_client.user_pool_client_id),
+            cognito=(
+                foundation.user_pool.user_pool_provider_url,
+                foundation.app_client.user_pool_client_id,
+            ),
             **props(f"svc-{service}", f"om-platform: {service} functions"),
         )
         stack.add_stack_dependency(foundation)

@@ -105,7 +105,7 @@ def deps_layer_code(skip_bundling: bool) -> lambda_.Code:
         str(DEPS_DIR),
         asset_hash_type=cdk.AssetHashType.SOURCE,
         bundling=cdk.BundlingOptions(
-            # Never used: local bundling always succeeds or raises. The image is required by the API.
+            # Never used (local bundling succeeds or raises); the API requires an image.
             image=cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
             local=PipLayerBundling(DEPS_DIR / "requirements.txt"),
         ),
@@ -119,5 +119,7 @@ def core_layer_code() -> lambda_.Code:
 def function_code(service: str) -> lambda_.Code:
     folder = ROOT / "functions" / service
     if not folder.is_dir():
-        raise FileNotFoundError(f"functions/{service} does not exist (catalog has {service} functions)")
+        raise FileNotFoundError(
+            f"functions/{service} does not exist (catalog has {service} functions)"
+        )
     return lambda_.Code.from_asset(str(folder), exclude=ASSET_EXCLUDES)

@@ -65,5 +65,8 @@ class Catalog:
                         f"{fn.name}: timeout {fn.timeout_s}s exceeds the visibility timeout "
                         f"{queue.visibility_timeout_s}s of queue {queue.name} (SQS rejects it)"
                     )
-        if any(isinstance(fn.trigger, wiring.HttpRoute) for fn in self.functions) and not self.authorizer():
+        if (
+            any(isinstance(fn.trigger, wiring.HttpRoute) for fn in self.functions)
+            and not self.authorizer()
+        ):
             raise ValueError("HTTP routes need the authorizer function")

@@ -12,7 +12,6 @@ SKIP_DEPS_BUNDLING = "omp:skip_deps_bundling"
 """Context flag for the fast infra tests only: ship an empty placeholder deps layer."""
 
 
-
 _RETENTION_DAYS = {
     1: logs.RetentionDays.ONE_DAY,
     3: logs.RetentionDays.THREE_DAYS,
@@ -51,7 +50,11 @@ class StageConfig:
 
     @property
     def removal(self) -> cdk.RemovalPolicy:
-        return cdk.RemovalPolicy.RETAIN if self.removal_policy == "retain" else cdk.RemovalPolicy.DESTROY
+        return (
+            cdk.RemovalPolicy.RETAIN
+            if self.removal_policy == "retain"
+            else cdk.RemovalPolicy.DESTROY
+        )
 
     @property
     def retain(self) -> bool:
@@ -63,7 +66,8 @@ class StageConfig:
             return _RETENTION_DAYS[self.log_retention_days]
         except KeyError:
             raise ValueError(
-                f"log_retention_days {self.log_retention_days} is not one of {sorted(_RETENTION_DAYS)}"
+                f"log_retention_days {self.log_retention_days} is not one of "
+                f"{sorted(_RETENTION_DAYS)}"
             ) from None
 
     @property

@@ -1,4 +1,4 @@
-"""Foundation stack: KMS key, tables, the platform bus, queues with DLQs, topics, buckets, Cognito."""
+"""Foundation stack: KMS key, tables, platform bus, queues + DLQs, topics, buckets, Cognito."""
 
 from __future__ import annotations
 
@@ -35,7 +35,17 @@ def cid(name: str) -> str:
 def event_pattern(pattern: Mapping[str, object]) -> events.EventPattern:
     """A stand-in L2 pattern; `exact_pattern` then writes the catalog dict verbatim into the rule
     (the typed L2 EventPattern cannot carry content filters such as {"prefix": "omp."})."""
-    known = {"source", "detail-type", "detail", "account", "region", "resources", "id", "time", "version"}
+    known = {
+        "source",
+        "detail-type",
+        "detail",
+        "account",
+        "region",
+        "resources",
+        "id",
+        "time",
+        "version",
+    }
     unknown = set(pattern) - known
     if unknown or not pattern:
         raise ValueError(f"unsupported event pattern keys {sorted(unknown) or '(empty)'}")
@@ -50,7 +60,13 @@ def exact_pattern(rule: events.Rule, pattern: Mapping[str, object]) -> None:
 
 class FoundationStack(cdk.Stack):
     def __init__(
-        self, scope: Construct, cid_: str, *, config: StageConfig, catalog: Catalog, **kwargs: object
+        self,
+        scope: Construct,
+        cid_: str,
+        *,
+        config: StageConfig,
+        catalog: Catalog,
+        **kwargs: object,
     ) -> None:
         super().__init__(scope, cid_, **kwargs)  # type: ignore[arg-type]
         self.config = config
@@ -72,7 +88,13 @@ class FoundationStack(cdk.Stack):
             iam.PolicyStatement(
                 sid="AllowCloudWatchLogs",
                 principals=[iam.ServicePrincipal(f"logs.{cdk.Aws.REGION}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
                 resources=["*"],
                 conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": account_arn_prefix}},
             )
@@ -118,16 +140,22 @@ class FoundationStack(cdk.Stack):
             for index in spec.indexes:
                 table.add_global_secondary_index(
                     index_name=index,
-                    partition_key=dynamodb.Attribute(name=f"{index}pk", type=dynamodb.AttributeType.STRING),
-                    sort_key=dynamodb.Attribute(name=f"{index}sk", type=dynamodb.AttributeType.STRING),
+                    partition_key=dynamodb.Attribute(
+                        name=f"{index}pk", type=dynamodb.AttributeType.STRING
+                    ),
+                    sort_key=dynamodb.Attribute(
+                        name=f"{index}sk", type=dynamodb.AttributeType.STRING
+                    ),
                     projection_type=dynamodb.ProjectionType.ALL,
                 )
             self.tables[spec.name] = table
 
         # ---- EventBridge ----------------------------------------------------------------------
         self.buses: dict[str, events.IEventBus] = {}
-        for spec in catalog.buses:
-            bus = events.EventBus(self, f"Bus{cid(spec.name)}", event_bus_name=names.bus(spec.name))
+        for bus_spec in catalog.buses:
+            bus = events.EventBus(
+                self, f"Bus{cid(bus_spec.name)}", event_bus_name=names.bus(bus_spec.name)
+            )
             if config.org_id:
                 bus.add_to_resource_policy(
                     iam.PolicyStatement(
@@ -138,7 +166,7 @@ class FoundationStack(cdk.Stack):
                         conditions={"StringEquals": {"aws:PrincipalOrgID": config.org_id}},
                     )
                 )
-            self.buses[spec.name] = bus
+            self.buses[bus_spec.name] = bus
         self.buses[wiring.DEFAULT_BUS] = events.EventBus.from_event_bus_name(
             self, "DefaultBus", "default"
         )
@@ -146,11 +174,11 @@ class FoundationStack(cdk.Stack):
         # ---- SQS ------------------------------------------------------------------------------
         self.queues: dict[str, sqs.Queue] = {}
         self.dlqs: dict[str, sqs.Queue] = {}
-        for spec in catalog.queues:
+        for queue_spec in catalog.queues:
             dlq = sqs.Queue(
                 self,
-                f"Queue{cid(spec.name)}Dlq",
-                queue_name=names.dlq(spec.name),
+                f"Queue{cid(queue_spec.name)}Dlq",
+                queue_name=names.dlq(queue_spec.name),
                 encryption=sqs.QueueEncryption.KMS,
                 encryption_master_key=self.key,
                 data_key_reuse=cdk.Duration.minutes(5),
@@ -160,18 +188,20 @@ class FoundationStack(cdk.Stack):
             )
             queue = sqs.Queue(
                 self,
-                f"Queue{cid(spec.name)}",
-                queue_name=names.queue(spec.name),
+                f"Queue{cid(queue_spec.name)}",
+                queue_name=names.queue(queue_spec.name),
                 encryption=sqs.QueueEncryption.KMS,
                 encryption_master_key=self.key,
                 data_key_reuse=cdk.Duration.minutes(5),
                 enforce_ssl=True,
-                visibility_timeout=cdk.Duration.seconds(spec.visibility_timeout_s),
-                dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count),
+                visibility_timeout=cdk.Duration.seconds(queue_spec.visibility_timeout_s),
+                dead_letter_queue=sqs.DeadLetterQueue(
+                    queue=dlq, max_receive_count=queue_spec.max_receive_count
+                ),
                 removal_policy=removal,
             )
-            self.queues[spec.name] = queue
-            self.dlqs[spec.name] = dlq
+            self.queues[queue_spec.name] = queue
+            self.dlqs[queue_spec.name] = dlq
 
         for queue_name, bus_name, pattern in catalog.queue_rules:
             rule = events.Rule(
@@ -186,15 +216,15 @@ class FoundationStack(cdk.Stack):
 
         # ---- SNS ------------------------------------------------------------------------------
         self.topics: dict[str, sns.Topic] = {}
-        for spec in catalog.topics:
+        for topic_spec in catalog.topics:
             topic = sns.Topic(
                 self,
-                f"Topic{cid(spec.name)}",
-                topic_name=names.topic(spec.name),
+                f"Topic{cid(topic_spec.name)}",
+                topic_name=names.topic(topic_spec.name),
                 master_key=self.key,
                 enforce_ssl=True,
             )
-            self.topics[spec.name] = topic
+            self.topics[topic_spec.name] = topic
         alarms = self.topics.get("platform-alarms")
         if alarms is not None and config.alarm_email:
             alarms.add_subscription(subs.EmailSubscription(config.alarm_email))
@@ -218,11 +248,11 @@ class FoundationStack(cdk.Stack):
             removal_policy=removal,
         )
         self.buckets: dict[str, s3.Bucket] = {}
-        for spec in catalog.buckets:
-            self.buckets[spec.name] = s3.Bucket(
+        for bucket_spec in catalog.buckets:
+            self.buckets[bucket_spec.name] = s3.Bucket(
                 self,
-                f"Bucket{cid(spec.name)}",
-                bucket_name=names.bucket(spec.name),
+                f"Bucket{cid(bucket_spec.name)}",
+                bucket_name=names.bucket(bucket_spec.name),
                 encryption=s3.BucketEncryption.KMS,
                 encryption_key=self.key,
                 bucket_key_enabled=True,
@@ -231,7 +261,7 @@ class FoundationStack(cdk.Stack):
                 enforce_ssl=True,
                 versioned=True,
                 server_access_logs_bucket=self.access_logs,
-                server_access_logs_prefix=f"{spec.name}/",
+                server_access_logs_prefix=f"{bucket_spec.name}/",
                 removal_policy=removal,
             )
 

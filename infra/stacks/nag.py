@@ -17,6 +17,4 @@ def ack(scope: IConstruct, rule: str, reason: str, findings: Iterable[str] = ())
     """Acknowledge `AwsSolutions-<rule>` on `scope` (and what it contains), per finding if given."""
     items = list(findings)
     ids = [f"AwsSolutions-{rule}[{f}]" for f in items] if items else [f"AwsSolutions-{rule}"]
-    cdk.Validations.of(scope).acknowledge(
-        *[cdk.Acknowledgment(id=i, reason=reason) for i in ids]
-    )
+    cdk.Validations.of(scope).acknowledge(*[cdk.Acknowledgment(id=i, reason=reason) for i in ids])

@@ -64,9 +64,7 @@ class Names:
         )
 
     def queue_url(self, name: str) -> str:
-        return (
-            f"https://sqs.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}/{cdk.Aws.ACCOUNT_ID}/{self.queue(name)}"
-        )
+        return f"https://sqs.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}/{cdk.Aws.ACCOUNT_ID}/{self.queue(name)}"
 
     def topic_arn(self, scope: cdk.Stack, name: str) -> str:
         return scope.format_arn(

@@ -51,7 +51,9 @@ class NetworkStack(cdk.Stack):
             nat_gateways=config.nat_gateways,
             restrict_default_security_group=False,
             subnet_configuration=[
-                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
+                ec2.SubnetConfiguration(
+                    name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
+                ),
                 ec2.SubnetConfiguration(
                     name="app", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20
                 ),
@@ -73,7 +75,9 @@ class NetworkStack(cdk.Stack):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
-        self.vpc.add_gateway_endpoint("DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
+        self.vpc.add_gateway_endpoint(
+            "DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
+        )
         self.vpc.add_gateway_endpoint("S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3)
         self.client_security_group = ec2.SecurityGroup(
             self,
@@ -108,7 +112,9 @@ class NetworkStack(cdk.Stack):
             self, "NeptuneSg", vpc=self.vpc, description="Neptune cluster", allow_all_outbound=False
         )
         neptune_sg.add_ingress_rule(
-            self.client_security_group, ec2.Port.tcp(NEPTUNE_PORT), "Gremlin from platform functions"
+            self.client_security_group,
+            ec2.Port.tcp(NEPTUNE_PORT),
+            "Gremlin from platform functions",
         )
         data_subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         subnet_group = neptune.CfnDBSubnetGroup(
@@ -144,13 +150,15 @@ class NetworkStack(cdk.Stack):
                 db_cluster_identifier=self.neptune_cluster.ref,
                 auto_minor_version_upgrade=True,
             )
-        self.graph_endpoint = (
-            f"wss://{self.neptune_cluster.attr_endpoint}:{NEPTUNE_PORT}/gremlin"
-        )
+        self.graph_endpoint = f"wss://{self.neptune_cluster.attr_endpoint}:{NEPTUNE_PORT}/gremlin"
 
         # ---- OpenSearch -----------------------------------------------------------------------
         search_sg = ec2.SecurityGroup(
-            self, "SearchSg", vpc=self.vpc, description="OpenSearch domain", allow_all_outbound=False
+            self,
+            "SearchSg",
+            vpc=self.vpc,
+            description="OpenSearch domain",
+            allow_all_outbound=False,
         )
         search_sg.add_ingress_rule(
             self.client_security_group, ec2.Port.tcp(443), "HTTPS from platform functions"
@@ -185,9 +193,7 @@ class NetworkStack(cdk.Stack):
             domain_name=f"{names.prefix}-search",
             version=OPENSEARCH_VERSION,
             vpc=self.vpc,
-            vpc_subnets=[
-                ec2.SubnetSelection(subnets=data_subnets.subnets[:az_count])
-            ],
+            vpc_subnets=[ec2.SubnetSelection(subnets=data_subnets.subnets[:az_count])],
             security_groups=[search_sg],
             capacity=opensearch.CapacityConfig(
                 data_nodes=nodes,

@@ -81,7 +81,10 @@ class ObservabilityStack(cdk.Stack):
             alarm.add_alarm_action(action)
 
         dashboard = cloudwatch.Dashboard(
-            self, "Dashboard", dashboard_name=f"{names.prefix}-platform", default_interval=cdk.Duration.hours(6)
+            self,
+            "Dashboard",
+            dashboard_name=f"{names.prefix}-platform",
+            default_interval=cdk.Duration.hours(6),
         )
         if has_api:
             dashboard.add_widgets(
@@ -99,7 +102,9 @@ class ObservabilityStack(cdk.Stack):
         for service in catalog.services():
             fns = [fn for fn in catalog.functions if fn.service == service]
 
-            def lambda_metric(metric_name: str, fn_name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+            def lambda_metric(
+                metric_name: str, fn_name: str, statistic: str = "Sum"
+            ) -> cloudwatch.Metric:
                 return cloudwatch.Metric(
                     namespace="AWS/Lambda",
                     metric_name=metric_name,
@@ -111,10 +116,14 @@ class ObservabilityStack(cdk.Stack):
 
             dashboard.add_widgets(
                 cloudwatch.GraphWidget(
-                    title=f"{service}: errors", left=[lambda_metric("Errors", f.name) for f in fns], width=8
+                    title=f"{service}: errors",
+                    left=[lambda_metric("Errors", f.name) for f in fns],
+                    width=8,
                 ),
                 cloudwatch.GraphWidget(
-                    title=f"{service}: throttles", left=[lambda_metric("Throttles", f.name) for f in fns], width=8
+                    title=f"{service}: throttles",
+                    left=[lambda_metric("Throttles", f.name) for f in fns],
+                    width=8,
                 ),
                 cloudwatch.GraphWidget(
                     title=f"{service}: duration p99 (ms)",
@@ -124,5 +133,7 @@ class ObservabilityStack(cdk.Stack):
             )
         if dlq_metrics:
             dashboard.add_widgets(
-                cloudwatch.GraphWidget(title="Dead-letter queues (visible messages)", left=dlq_metrics, width=24)
+                cloudwatch.GraphWidget(
+                    title="Dead-letter queues (visible messages)", left=dlq_metrics, width=24
+                )
             )

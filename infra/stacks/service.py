@@ -7,7 +7,7 @@ for in-VPC functions, the network.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -70,7 +70,7 @@ class NetworkRefs:
 
 
 def handler_parts(fn: wiring.Function) -> tuple[str, str]:
-    """"monitoring/create_alarm" -> ("monitoring", "create_alarm.lambda_handler")."""
+    """ "monitoring/create_alarm" -> ("monitoring", "create_alarm.lambda_handler")."""
     folder, _, module = fn.handler.partition("/")
     if not module or "/" in module or folder != fn.service:
         raise ValueError(f"{fn.name}: handler {fn.handler!r} must be '<service>/<module>'")
@@ -117,7 +117,7 @@ class ServiceStack(cdk.Stack):
                 code=bundling.deps_layer_code(config.skip_deps_bundling),
                 compatible_runtimes=[RUNTIME],
                 compatible_architectures=[ARCHITECTURE],
-                description="om-platform third-party runtime packages (layers/deps/requirements.txt)",
+                description="om-platform third-party packages (layers/deps/requirements.txt)",
             ),
         ]
         self.alarm_topic = sns.Topic.from_topic_arn(
@@ -167,7 +167,10 @@ class ServiceStack(cdk.Stack):
             "topic",
             name,
             lambda: sns.Topic.from_topic_attributes(
-                self, f"Topic{cid(name)}", topic_arn=self.names.topic_arn(self, name), key_arn=self.key.key_arn
+                self,
+                f"Topic{cid(name)}",
+                topic_arn=self.names.topic_arn(self, name),
+                key_arn=self.key.key_arn,
             ),
         )
 
@@ -175,7 +178,9 @@ class ServiceStack(cdk.Stack):
         return self._imported(  # type: ignore[return-value]
             "bus",
             name,
-            lambda: events.EventBus.from_event_bus_name(self, f"Bus{cid(name)}", self.names.bus(name)),
+            lambda: events.EventBus.from_event_bus_name(
+                self, f"Bus{cid(name)}", self.names.bus(name)
+            ),
         )
 
     def bucket(self, name: str) -> s3.IBucket:
@@ -183,7 +188,10 @@ class ServiceStack(cdk.Stack):
             "bucket",
             name,
             lambda: s3.Bucket.from_bucket_attributes(
-                self, f"Bucket{cid(name)}", bucket_name=self.names.bucket(name), encryption_key=self.key
+                self,
+                f"Bucket{cid(name)}",
+                bucket_name=self.names.bucket(name),
+                encryption_key=self.key,
             ),
         )
 
@@ -222,7 +230,7 @@ class ServiceStack(cdk.Stack):
 
     # ---- one function -------------------------------------------------------------------------
     def _function(
-        self, fn: wiring.Function, code: lambda_.Code, layers: list[lambda_.ILayerVersion]
+        self, fn: wiring.Function, code: lambda_.Code, layers: Sequence[lambda_.ILayerVersion]
     ) -> lambda_.Function:
         config, names = self.config, self.names
         base = cid(fn.name)
@@ -269,7 +277,7 @@ class ServiceStack(cdk.Stack):
             architecture=ARCHITECTURE,
             handler=handler,
             code=code,
-            layers=layers,
+            layers=list(layers),
             memory_size=fn.memory_mb,
             timeout=cdk.Duration.seconds(fn.timeout_s),
             tracing=lambda_.Tracing.ACTIVE,
@@ -346,7 +354,9 @@ class ServiceStack(cdk.Stack):
             assert self.network is not None
             domain_arn = NetworkStack.search_domain_arn(self, self.config.stage)
             role.add_to_policy(
-                iam.PolicyStatement(actions=SEARCH_ACTIONS, resources=[domain_arn, f"{domain_arn}/*"])
+                iam.PolicyStatement(
+                    actions=SEARCH_ACTIONS, resources=[domain_arn, f"{domain_arn}/*"]
+                )
             )
             findings.append(
                 "Resource::arn:<AWS::Partition>:es:<AWS::Region>:<AWS::AccountId>:"
@@ -363,7 +373,8 @@ class ServiceStack(cdk.Stack):
         )
 
     def _bucket_arn_pattern(self, name: str) -> str:
-        return f"arn:<AWS::Partition>:s3:::{self.names.bucket_prefix(name)}<AWS::AccountId>-<AWS::Region>"
+        prefix = self.names.bucket_prefix(name)
+        return f"arn:<AWS::Partition>:s3:::{prefix}<AWS::AccountId>-<AWS::Region>"
 
     def _trigger(self, fn: wiring.Function, function: lambda_.Function) -> None:
         trigger = fn.trigger

@@ -15,8 +15,18 @@ from infra.stacks.catalog import Catalog
 from infra.stacks.naming import Names
 from tests.infra.synth import Synth
 
-WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
-READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"}
+WRITE_ACTIONS = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+}
+READ_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+}
 CONSUME_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage"}
 NO_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
@@ -51,7 +61,9 @@ class Resources:
         for t in catalog.topics:
             self.patterns[("topic", t.name)] = name_pattern(n.topic(t.name))
         for b in catalog.buckets:
-            self.patterns[("bucket", b.name)] = name_pattern(n.bucket_prefix(b.name)[:-1], bucket=True)
+            self.patterns[("bucket", b.name)] = name_pattern(
+                n.bucket_prefix(b.name)[:-1], bucket=True
+            )
         for m in catalog.state_machines:
             self.patterns[("machine", m.name)] = name_pattern(n.machine(m.name))
 
@@ -75,19 +87,24 @@ def allowed_resources(fn: wiring.Function) -> set[tuple[str, str]]:
 
 def lambda_by_name(synth: Synth, physical: str) -> list[tuple[str, str, dict[str, Any]]]:
     return [
-        r for r in synth.resources("AWS::Lambda::Function")
+        r
+        for r in synth.resources("AWS::Lambda::Function")
         if r[2]["Properties"].get("FunctionName") == physical
     ]
 
 
-def role_statements(synth: Synth, stack: str, fn_resource: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+def role_statements(
+    synth: Synth, stack: str, fn_resource: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[Any]]:
     role_ref = fn_resource["Properties"]["Role"]
     role_id = role_ref["Fn::GetAtt"][0]
     template = synth.templates[stack]
     role = template["Resources"][role_id]
     statements = []
     for res in template["Resources"].values():
-        if res["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in res["Properties"].get("Roles", []):
+        if res["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in res["Properties"].get(
+            "Roles", []
+        ):
             statements += res["Properties"]["PolicyDocument"]["Statement"]
     statements += [
         s for p in role["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]
@@ -98,7 +115,9 @@ def role_statements(synth: Synth, stack: str, fn_resource: dict[str, Any]) -> tu
 def api_paths(template: dict[str, Any]) -> dict[str, str]:
     """ApiGateway::Resource logical id -> full path."""
     resources = {
-        lid: r for lid, r in template["Resources"].items() if r["Type"] == "AWS::ApiGateway::Resource"
+        lid: r
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::ApiGateway::Resource"
     }
 
     def path(lid: str) -> str:
@@ -119,7 +138,9 @@ def check_functions(synth: Synth, catalog: Catalog | None = None) -> list[str]:
     api = next((t for s, t in synth.templates.items() if s == "Api"), None)
     paths = api_paths(api) if api else {}
     authorizers = [
-        (lid, r) for lid, r in (api or {}).get("Resources", {}).items() if r["Type"] == "AWS::ApiGateway::Authorizer"
+        (lid, r)
+        for lid, r in (api or {}).get("Resources", {}).items()
+        if r["Type"] == "AWS::ApiGateway::Authorizer"
     ]
     all_lambdas = synth.resources("AWS::Lambda::Function")
     catalog_names = {names.function(fn.name) for fn in catalog.functions}
@@ -156,10 +177,7 @@ def check_functions(synth: Synth, catalog: Catalog | None = None) -> list[str]:
             problems.append(f"{fn.name}: in the VPC without graph/search")
 
         # ---- environment ----
-        fixed: dict[tuple[str, str], str] = {}
-
         def resolver(kind: str, name: str) -> str:
-            fixed[(kind, name)] = name
             return f"<{kind}:{name}>"
 
         expected_env = wiring.environment(fn, resolver, synth.stage)
@@ -193,7 +211,9 @@ def check_functions(synth: Synth, catalog: Catalog | None = None) -> list[str]:
             named = known.named_in(text)
             extra = named - allowed
             if extra:
-                problems.append(f"{fn.name}: IAM statement names resources outside its catalog entry: {sorted(extra)}")
+                problems.append(
+                    f"{fn.name}: IAM statement names resources outside its catalog entry: {sorted(extra)}"
+                )
             if "*" in actions or any(a.endswith(":*") for a in actions):
                 problems.append(f"{fn.name}: wildcard action {sorted(actions)}")
             if st.get("Resource") == "*" and not actions <= NO_RESOURCE_LEVEL:
@@ -201,18 +221,28 @@ def check_functions(synth: Synth, catalog: Catalog | None = None) -> list[str]:
             if actions & WRITE_ACTIONS:
                 for kind, name in named:
                     if kind == "table":
-                        access = "write" if (name == "idempotency" and fn.idempotent) else fn.tables.get(name)
+                        access = (
+                            "write"
+                            if (name == "idempotency" and fn.idempotent)
+                            else fn.tables.get(name)
+                        )
                         if access != "write":
-                            problems.append(f"{fn.name}: write actions on table {name} (catalog: {access})")
+                            problems.append(
+                                f"{fn.name}: write actions on table {name} (catalog: {access})"
+                            )
             if actions & CONSUME_ACTIONS:
                 for kind, name in named:
-                    trigger_queue = fn.trigger.queue if isinstance(fn.trigger, wiring.QueueTrigger) else None
+                    trigger_queue = (
+                        fn.trigger.queue if isinstance(fn.trigger, wiring.QueueTrigger) else None
+                    )
                     if kind == "queue" and name != trigger_queue:
                         problems.append(f"{fn.name}: consumes queue {name} it is not triggered by")
             if "sqs:SendMessage" in actions:
                 for kind, name in named:
                     if kind == "queue" and name not in fn.queues:
-                        problems.append(f"{fn.name}: SendMessage on {name} not in its catalog queues")
+                        problems.append(
+                            f"{fn.name}: SendMessage on {name} not in its catalog queues"
+                        )
         granted = {k for st in statements for k in known.named_in(dumps(st.get("Resource")))}
         for kind, name in allowed:
             if (kind, name) not in granted:
@@ -244,13 +274,17 @@ def check_trigger(
     fn_ref_pattern = name_pattern(physical)
 
     def targets_fn(rule: dict[str, Any]) -> bool:
-        return any(t.get("Arn") == {"Fn::GetAtt": [lid, "Arn"]} for t in rule["Properties"].get("Targets", []))
+        return any(
+            t.get("Arn") == {"Fn::GetAtt": [lid, "Arn"]}
+            for t in rule["Properties"].get("Targets", [])
+        )
 
     if isinstance(trigger, wiring.HttpRoute):
         if api is None:
             return [f"{fn.name}: no API stack"]
         matches = [
-            r for r in api["Resources"].values()
+            r
+            for r in api["Resources"].values()
             if r["Type"] == "AWS::ApiGateway::Method"
             and r["Properties"]["HttpMethod"] == trigger.method
             and paths.get(r["Properties"]["ResourceId"].get("Ref", "")) == trigger.path
@@ -259,16 +293,22 @@ def check_trigger(
             return [f"{fn.name}: {len(matches)} API methods for {trigger.method} {trigger.path}"]
         props = matches[0]["Properties"]
         if not fn_ref_pattern.search(dumps(props["Integration"].get("Uri"))):
-            problems.append(f"{fn.name}: {trigger.method} {trigger.path} integrates another function")
+            problems.append(
+                f"{fn.name}: {trigger.method} {trigger.path} integrates another function"
+            )
         if props["Integration"].get("Type") != "AWS_PROXY":
             problems.append(f"{fn.name}: integration is not a Lambda proxy")
         if trigger.permission == "public":
             if props.get("AuthorizationType") != "NONE":
-                problems.append(f"{fn.name}: public route has authorization {props.get('AuthorizationType')}")
+                problems.append(
+                    f"{fn.name}: public route has authorization {props.get('AuthorizationType')}"
+                )
         else:
-            if props.get("AuthorizationType") != "CUSTOM" or len(authorizers) != 1 or props.get(
-                "AuthorizerId"
-            ) != {"Ref": authorizers[0][0]}:
+            if (
+                props.get("AuthorizationType") != "CUSTOM"
+                or len(authorizers) != 1
+                or props.get("AuthorizerId") != {"Ref": authorizers[0][0]}
+            ):
                 problems.append(f"{fn.name}: route is not behind the single authorizer")
     elif isinstance(trigger, wiring.Authorizer):
         if len(authorizers) != 1:
@@ -281,14 +321,18 @@ def check_trigger(
         }
         for key, value in want.items():
             if props.get(key) != value:
-                problems.append(f"{fn.name}: authorizer {key}={props.get(key)!r}, expected {value!r}")
+                problems.append(
+                    f"{fn.name}: authorizer {key}={props.get(key)!r}, expected {value!r}"
+                )
         if not fn_ref_pattern.search(dumps(props.get("AuthorizerUri"))):
             problems.append(f"{fn.name}: the API authorizer invokes another function")
     elif isinstance(trigger, wiring.QueueTrigger):
         queue_pattern = name_pattern(names.queue(trigger.queue))
         esms = [
-            r["Properties"] for r in template["Resources"].values()
-            if r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"].get("FunctionName") == {"Ref": lid}
+            r["Properties"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::Lambda::EventSourceMapping"
+            and r["Properties"].get("FunctionName") == {"Ref": lid}
         ]
         if len(esms) != 1:
             return [f"{fn.name}: {len(esms)} event source mappings"]
@@ -303,14 +347,17 @@ def check_trigger(
             problems.append(f"{fn.name}: batching window differs")
     elif isinstance(trigger, wiring.EventRule):
         rules = [
-            r["Properties"] for r in template["Resources"].values()
+            r["Properties"]
+            for r in template["Resources"].values()
             if r["Type"] == "AWS::Events::Rule" and targets_fn(r)
         ]
         if len(rules) != 1:
             return [f"{fn.name}: {len(rules)} EventBridge rules target it"]
         rule = rules[0]
         if rule.get("EventPattern") != dict(trigger.pattern):
-            problems.append(f"{fn.name}: rule pattern {rule.get('EventPattern')} != {dict(trigger.pattern)}")
+            problems.append(
+                f"{fn.name}: rule pattern {rule.get('EventPattern')} != {dict(trigger.pattern)}"
+            )
         bus = rule.get("EventBusName")
         if trigger.bus == wiring.DEFAULT_BUS:
             if bus not in (None, "default"):
@@ -319,24 +366,32 @@ def check_trigger(
             problems.append(f"{fn.name}: rule is on bus {bus}, expected {names.bus(trigger.bus)}")
     elif isinstance(trigger, wiring.Schedule):
         rules = [
-            r["Properties"] for r in template["Resources"].values()
+            r["Properties"]
+            for r in template["Resources"].values()
             if r["Type"] == "AWS::Events::Rule" and targets_fn(r)
         ]
         if [r.get("ScheduleExpression") for r in rules] != [trigger.expression]:
             problems.append(f"{fn.name}: schedule rules {rules} != {trigger.expression}")
     elif isinstance(trigger, wiring.TopicTrigger):
         subs = [
-            r["Properties"] for r in template["Resources"].values()
-            if r["Type"] == "AWS::SNS::Subscription" and r["Properties"].get("Endpoint") == {"Fn::GetAtt": [lid, "Arn"]}
+            r["Properties"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::SNS::Subscription"
+            and r["Properties"].get("Endpoint") == {"Fn::GetAtt": [lid, "Arn"]}
         ]
-        if len(subs) != 1 or not name_pattern(names.topic(trigger.topic)).search(dumps(subs[0].get("TopicArn"))):
+        if len(subs) != 1 or not name_pattern(names.topic(trigger.topic)).search(
+            dumps(subs[0].get("TopicArn"))
+        ):
             problems.append(f"{fn.name}: not subscribed to topic {trigger.topic}")
     elif isinstance(trigger, wiring.StateMachineTask):
         machines = [
-            r["Properties"] for _, _, r in synth.resources("AWS::StepFunctions::StateMachine")
+            r["Properties"]
+            for _, _, r in synth.resources("AWS::StepFunctions::StateMachine")
             if r["Properties"].get("StateMachineName") == names.machine(trigger.machine)
         ]
-        if len(machines) != 1 or not fn_ref_pattern.search(dumps(machines[0].get("DefinitionSubstitutions"))):
+        if len(machines) != 1 or not fn_ref_pattern.search(
+            dumps(machines[0].get("DefinitionSubstitutions"))
+        ):
             problems.append(f"{fn.name}: state machine {trigger.machine} does not resolve it")
     return problems
 
@@ -351,14 +406,22 @@ def check_data(synth: Synth) -> list[str]:
         for res in synth.templates[stack]["Resources"].values():
             if res["Type"] != policy_type:
                 continue
-            if {"Ref": lid} not in as_list(res["Properties"].get(target_key)) and res["Properties"].get(target_key) != {"Ref": lid}:
+            if {"Ref": lid} not in as_list(res["Properties"].get(target_key)) and res[
+                "Properties"
+            ].get(target_key) != {"Ref": lid}:
                 continue
             for st in res["Properties"]["PolicyDocument"]["Statement"]:
-                if st.get("Effect") == "Deny" and st.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false":
+                if (
+                    st.get("Effect") == "Deny"
+                    and st.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
+                    == "false"
+                ):
                     return True
         return False
 
-    tables = {r[2]["Properties"].get("TableName"): r for r in synth.resources("AWS::DynamoDB::Table")}
+    tables = {
+        r[2]["Properties"].get("TableName"): r for r in synth.resources("AWS::DynamoDB::Table")
+    }
     for spec in catalog.tables:
         found = tables.get(names.table(spec.name))
         if found is None:
@@ -372,7 +435,9 @@ def check_data(synth: Synth) -> list[str]:
         if not props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
             problems.append(f"table {spec.name}: no PITR")
         sse = props.get("SSESpecification", {})
-        if not (sse.get("SSEEnabled") and sse.get("SSEType") == "KMS" and sse.get("KMSMasterKeyId")):
+        if not (
+            sse.get("SSEEnabled") and sse.get("SSEType") == "KMS" and sse.get("KMSMasterKeyId")
+        ):
             problems.append(f"table {spec.name}: not KMS encrypted")
         ttl = props.get("TimeToLiveSpecification", {})
         if not ttl.get("Enabled") or ttl.get("AttributeName") != wiring.ttl_attribute(spec):
@@ -383,10 +448,14 @@ def check_data(synth: Synth) -> list[str]:
         if set(gsis) != set(spec.indexes):
             problems.append(f"table {spec.name}: indexes {sorted(gsis)} != {sorted(spec.indexes)}")
         for ix, g in gsis.items():
-            if [k["AttributeName"] for k in g["KeySchema"]] != [f"{ix}pk", f"{ix}sk"] or g["Projection"] != {"ProjectionType": "ALL"}:
+            if [k["AttributeName"] for k in g["KeySchema"]] != [f"{ix}pk", f"{ix}sk"] or g[
+                "Projection"
+            ] != {"ProjectionType": "ALL"}:
                 problems.append(f"table {spec.name}: index {ix} keys/projection")
         if bool(props.get("DeletionProtectionEnabled")) != prod:
-            problems.append(f"table {spec.name}: DeletionProtectionEnabled={props.get('DeletionProtectionEnabled')}")
+            problems.append(
+                f"table {spec.name}: DeletionProtectionEnabled={props.get('DeletionProtectionEnabled')}"
+            )
         if res.get("DeletionPolicy") != expected_deletion:
             problems.append(f"table {spec.name}: DeletionPolicy {res.get('DeletionPolicy')}")
 
@@ -408,13 +477,15 @@ def check_data(synth: Synth) -> list[str]:
         if found:
             redrive = found[2]["Properties"].get("RedrivePolicy", {})
             dlq = queues.get(names.dlq(spec.name))
-            if not dlq or redrive.get("deadLetterTargetArn") != {"Fn::GetAtt": [dlq[1], "Arn"]} or redrive.get(
-                "maxReceiveCount"
-            ) != spec.max_receive_count:
+            if (
+                not dlq
+                or redrive.get("deadLetterTargetArn") != {"Fn::GetAtt": [dlq[1], "Arn"]}
+                or redrive.get("maxReceiveCount") != spec.max_receive_count
+            ):
                 problems.append(f"queue {spec.name}: redrive {redrive}")
             if found[2]["Properties"].get("VisibilityTimeout") != spec.visibility_timeout_s:
                 problems.append(f"queue {spec.name}: visibility timeout")
-    for physical, (_, lid, res) in queues.items():
+    for physical, (_, _, res) in queues.items():
         if not physical.endswith("-dlq") and "RedrivePolicy" not in res["Properties"]:
             problems.append(f"queue {physical}: no DLQ")
 
@@ -431,7 +502,15 @@ def check_data(synth: Synth) -> list[str]:
         if not deny_insecure("AWS::S3::BucketPolicy", "Bucket", lid, stack):
             problems.append(f"bucket {lid}: TLS not enforced")
         block = props.get("PublicAccessBlockConfiguration", {})
-        if not all(block.get(k) for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")):
+        if not all(
+            block.get(k)
+            for k in (
+                "BlockPublicAcls",
+                "BlockPublicPolicy",
+                "IgnorePublicAcls",
+                "RestrictPublicBuckets",
+            )
+        ):
             problems.append(f"bucket {lid}: public access not blocked")
         if not props.get("BucketEncryption"):
             problems.append(f"bucket {lid}: not encrypted")
@@ -439,12 +518,18 @@ def check_data(synth: Synth) -> list[str]:
             problems.append(f"bucket {lid}: DeletionPolicy {res.get('DeletionPolicy')}")
     for spec in catalog.buckets:
         pattern = name_pattern(names.bucket_prefix(spec.name)[:-1], bucket=True)
-        found = [r for r in synth.resources("AWS::S3::Bucket") if pattern.search(dumps(r[2]["Properties"].get("BucketName")))]
+        found = [
+            r
+            for r in synth.resources("AWS::S3::Bucket")
+            if pattern.search(dumps(r[2]["Properties"].get("BucketName")))
+        ]
         if len(found) != 1:
             problems.append(f"bucket {spec.name}: {len(found)} buckets")
             continue
         props = found[0][2]["Properties"]
-        algo = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+        algo = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+            "ServerSideEncryptionByDefault"
+        ]
         if algo.get("SSEAlgorithm") != "aws:kms" or not algo.get("KMSMasterKeyID"):
             problems.append(f"bucket {spec.name}: not KMS encrypted")
         if props.get("VersioningConfiguration", {}).get("Status") != "Enabled":
@@ -457,7 +542,9 @@ def check_data(synth: Synth) -> list[str]:
         if not res["Properties"].get("KmsKeyId"):
             problems.append(f"log group {lid}: not KMS encrypted")
         if res["Properties"].get("RetentionInDays") != retention:
-            problems.append(f"log group {lid}: retention {res['Properties'].get('RetentionInDays')} != {retention}")
+            problems.append(
+                f"log group {lid}: retention {res['Properties'].get('RetentionInDays')} != {retention}"
+            )
 
     for _, lid, res in synth.resources("AWS::Neptune::DBCluster"):
         p = res["Properties"]

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.synth import Synth, synthesize
 from tests.infra.catalogs import small_catalog
+from tests.infra.synth import Synth, synthesize
 
 
 @pytest.fixture(scope="session")

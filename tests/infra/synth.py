@@ -12,11 +12,11 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-import aws_cdk as cdk  # noqa: E402
+import aws_cdk as cdk
 
-from infra.stacks.app_builder import Platform, build  # noqa: E402
-from infra.stacks.catalog import Catalog  # noqa: E402
-from infra.stacks.config import SKIP_DEPS_BUNDLING  # noqa: E402
+from infra.stacks.app_builder import Platform, build
+from infra.stacks.catalog import Catalog
+from infra.stacks.config import SKIP_DEPS_BUNDLING
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,6 +73,12 @@ def synthesize(
                     violations.append(
                         f"{plugin['pluginName']} {v.get('severity')} {v['ruleName']} {c['constructPath']}"
                     )
+    # Warnings/errors annotated on constructs (what `cdk synth` prints) are findings too.
+    for metadata in sorted(outdir.glob("*.metadata.json")):
+        for path, entries in json.loads(metadata.read_text()).items():
+            for entry in entries:
+                if entry.get("type") in ("aws:cdk:warning", "aws:cdk:error"):
+                    violations.append(f"annotation {entry['type']} {path}: {entry.get('data')}")
     return Synth(
         stage=stage,
         outdir=outdir,

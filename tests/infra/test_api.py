@@ -32,9 +32,9 @@ def test_gateway_responses_use_the_error_envelope(dev: Synth) -> None:
         assert props.get("StatusCode") == status
         template = props["ResponseTemplates"]["application/json"]
         # Render the mapping template as API Gateway would, with sample context values.
-        rendered = template.replace("$context.error.messageString", json.dumps("Unauthorized")).replace(
-            "$context.requestId", "req-1"
-        )
+        rendered = template.replace(
+            "$context.error.messageString", json.dumps("Unauthorized")
+        ).replace("$context.requestId", "req-1")
         assert json.loads(rendered) == {
             "error": {"code": code, "message": "Unauthorized", "request_id": "req-1"}
         }
@@ -59,7 +59,9 @@ def test_waf_protects_the_stage(dev: Synth) -> None:
     managed = rules["aws-common"]["Statement"]["ManagedRuleGroupStatement"]
     assert managed["Name"] == "AWSManagedRulesCommonRuleSet"
     assert rules["rate-limit"]["Statement"]["RateBasedStatement"]["Limit"] > 0
-    (assoc,) = [r["Properties"] for r in api(dev).values() if r["Type"] == "AWS::WAFv2::WebACLAssociation"]
+    (assoc,) = [
+        r["Properties"] for r in api(dev).values() if r["Type"] == "AWS::WAFv2::WebACLAssociation"
+    ]
     assert "/stages/" in json.dumps(assoc["ResourceArn"])
 
 

@@ -20,17 +20,23 @@ def test_stage_differences(dev: Synth, prod: Synth) -> None:
     def tables(s: Synth) -> list[dict]:
         return [r for _, _, r in s.resources("AWS::DynamoDB::Table")]
 
-    assert all(r["DeletionPolicy"] == "Retain" and r["Properties"]["DeletionProtectionEnabled"] for r in tables(prod))
-    assert all(r["DeletionPolicy"] == "Delete" and not r["Properties"].get("DeletionProtectionEnabled") for r in tables(dev))
-    (_, _, neptune_prod), = prod.resources("AWS::Neptune::DBCluster")
-    (_, _, neptune_dev), = dev.resources("AWS::Neptune::DBCluster")
+    assert all(
+        r["DeletionPolicy"] == "Retain" and r["Properties"]["DeletionProtectionEnabled"]
+        for r in tables(prod)
+    )
+    assert all(
+        r["DeletionPolicy"] == "Delete" and not r["Properties"].get("DeletionProtectionEnabled")
+        for r in tables(dev)
+    )
+    ((_, _, neptune_prod),) = prod.resources("AWS::Neptune::DBCluster")
+    ((_, _, neptune_dev),) = dev.resources("AWS::Neptune::DBCluster")
     assert neptune_prod["Properties"]["DeletionProtection"] is True
     assert neptune_dev["Properties"]["DeletionProtection"] is False
     assert neptune_prod["DeletionPolicy"] == "Snapshot"
     assert len(prod.resources("AWS::Neptune::DBInstance")) == 2
     assert len(dev.resources("AWS::Neptune::DBInstance")) == 1
-    (_, _, os_prod), = prod.resources("AWS::OpenSearchService::Domain")
-    (_, _, os_dev), = dev.resources("AWS::OpenSearchService::Domain")
+    ((_, _, os_prod),) = prod.resources("AWS::OpenSearchService::Domain")
+    ((_, _, os_dev),) = dev.resources("AWS::OpenSearchService::Domain")
     assert os_prod["Properties"]["ClusterConfig"]["InstanceType"] == "r6g.large.search"
     assert os_prod["Properties"]["ClusterConfig"]["ZoneAwarenessEnabled"] is True
     assert os_dev["Properties"]["ClusterConfig"]["InstanceCount"] == 1
@@ -56,18 +62,26 @@ def test_missing_dlq_and_pitr_are_detected(small: Synth) -> None:
 
 
 def test_idempotency_table_follows_powertools_defaults(dev: Synth) -> None:
-    (_, _, table), = [
-        r for r in dev.resources("AWS::DynamoDB::Table") if r[2]["Properties"]["TableName"] == "omp-dev-idempotency"
+    ((_, _, table),) = [
+        r
+        for r in dev.resources("AWS::DynamoDB::Table")
+        if r[2]["Properties"]["TableName"] == "omp-dev-idempotency"
     ]
     assert table["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    assert table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expiration",
+        "Enabled": True,
+    }
 
 
 def test_queue_rules_route_bus_events_to_queues(dev: Synth) -> None:
-    rules = [r for _, _, r in dev.resources("AWS::Events::Rule") if "SqsParameters" in str(r) or "audit-events" in str(r)]
+    rules = [
+        r
+        for _, _, r in dev.resources("AWS::Events::Rule")
+        if "SqsParameters" in str(r) or "audit-events" in str(r)
+    ]
     matching = [
-        r for r in rules
-        if r["Properties"].get("EventPattern") == {"source": [{"prefix": "omp."}]}
+        r for r in rules if r["Properties"].get("EventPattern") == {"source": [{"prefix": "omp."}]}
     ]
     assert len(matching) == 1
     assert "QueueAuditEvents" in str(matching[0]["Properties"]["Targets"])

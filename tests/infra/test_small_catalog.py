@@ -23,8 +23,13 @@ def test_graph_and_search_function_runs_in_the_vpc(small: Synth) -> None:
     assert env["OMP_GRAPH_ENDPOINT"] == {"Fn::ImportValue": "omp-dev-graph-endpoint"}
     assert env["OMP_SEARCH_ENDPOINT"] == {"Fn::ImportValue": "omp-dev-search-endpoint"}
     outputs = small.templates["Network"]["Outputs"]
-    exported = {o["Export"]["Name"]: json.dumps(o["Value"]) for o in outputs.values() if "Export" in o}
-    assert "gremlin" in exported["omp-dev-graph-endpoint"] and "8182" in exported["omp-dev-graph-endpoint"]
+    exported = {
+        o["Export"]["Name"]: json.dumps(o["Value"]) for o in outputs.values() if "Export" in o
+    }
+    assert (
+        "gremlin" in exported["omp-dev-graph-endpoint"]
+        and "8182" in exported["omp-dev-graph-endpoint"]
+    )
     assert "https://" in exported["omp-dev-search-endpoint"]
     graph = [s for s in statements if "neptune-db:connect" in s["Action"]]
     assert len(graph) == 1
@@ -45,7 +50,11 @@ def test_non_vpc_functions_get_no_graph_or_search(small: Synth) -> None:
 
 def test_data_stores_admit_only_the_client_security_group(small: Synth) -> None:
     ingress = [r["Properties"] for _, _, r in small.resources("AWS::EC2::SecurityGroupIngress")]
-    ports = {(i["FromPort"], i["ToPort"]) for i in ingress if "DataClientSg" in json.dumps(i.get("SourceSecurityGroupId"))}
+    ports = {
+        (i["FromPort"], i["ToPort"])
+        for i in ingress
+        if "DataClientSg" in json.dumps(i.get("SourceSecurityGroupId"))
+    }
     assert (8182, 8182) in ports and (443, 443) in ports
     assert all("CidrIp" not in i or i["CidrIp"] != "0.0.0.0/0" for i in ingress)
 
@@ -79,7 +88,11 @@ def test_state_machine_resolves_function_tasks(small: Synth) -> None:
 
 def test_start_execution_and_bucket_grants(small: Synth) -> None:
     _, statements, _ = statements_of(small, "put-report")
-    by_action = {a: s for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    by_action = {
+        a: s
+        for s in statements
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     assert "omp-dev-runbook" in json.dumps(by_action["states:StartExecution"]["Resource"])
     assert "omp-dev-work" in json.dumps(by_action["sqs:SendMessage"]["Resource"])
     assert "omp-dev-notices" in json.dumps(by_action["sns:Publish"]["Resource"])
@@ -93,7 +106,12 @@ def test_org_bus_policy_only_with_org_id(small: Synth, tmp_path_factory) -> None
 
     assert not small.resources("AWS::Events::EventBusPolicy")
     assert "AllowPutEventsFromOrganization" not in json.dumps(small.templates["Foundation"])
-    with_org = synthesize(tmp_path_factory.mktemp("org"), "dev", catalog=small_catalog(), context={"org_id": "o-abc123"})
+    with_org = synthesize(
+        tmp_path_factory.mktemp("org"),
+        "dev",
+        catalog=small_catalog(),
+        context={"org_id": "o-abc123"},
+    )
     text = json.dumps(with_org.templates["Foundation"])
     assert "aws:PrincipalOrgID" in text and "o-abc123" in text
     assert with_org.violations == []
