@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from omp.domain import alarms as domain
 from omp.domain.alarms import Alarm, AlarmStatus, CreateAlarm
 from omp.domain.errors import NotFound
 from omp.domain.ids import is_id, new_id
 from omp.domain.pagination import Page
 from omp.domain.queries import AlarmQuery
-from omp.ports import AlarmRepository, Clock, EventPublisher
+
+if TYPE_CHECKING:  # ports are types only: importing them would load every model
+    from omp.ports import AlarmRepository, Clock, EventPublisher
 
 
 def _not_found(alarm_id: str) -> NotFound:

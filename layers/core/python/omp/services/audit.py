@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omp.domain.audit import AuditEntry, AuditQuery, entry_from_event
 from omp.domain.pagination import Page
-from omp.ports import AuditLog
+
+if TYPE_CHECKING:  # ports are types only: importing them would load every model
+    from omp.ports import AuditLog
 
 
 def record_event(event: dict[str, Any], *, log: AuditLog) -> bool:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omp.domain.access import ROLES, Principal
 from omp.domain.errors import Unauthorized, ValidationFailed
 from omp.domain.timeutil import iso
-from omp.ports import ApiKeyStore
+
+if TYPE_CHECKING:  # ports are types only: importing them would load every model
+    from omp.ports import ApiKeyStore
 
 JwtVerifier = Callable[[str], dict[str, Any]]
 
