@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from tests.infra.catalogs import small_catalog
 from tests.infra.checks import lambda_by_name, role_statements
-from tests.infra.synth import Synth
+from tests.infra.synth import ROOT, Synth, synthesize
 
 
 def statements_of(s: Synth, name: str) -> tuple[dict, list[dict], list]:
@@ -100,18 +103,30 @@ def test_start_execution_and_bucket_grants(small: Synth) -> None:
     assert "sqs:ReceiveMessage" not in by_action
 
 
-def test_org_bus_policy_only_with_org_id(small: Synth, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
-    from tests.infra.catalogs import small_catalog
-    from tests.infra.synth import synthesize
-
-    assert not small.resources("AWS::Events::EventBusPolicy")
+def test_org_bus_policy_and_alarm_email_only_when_configured(
+    small: Synth, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     assert "AllowPutEventsFromOrganization" not in json.dumps(small.templates["Foundation"])
-    with_org = synthesize(
+    assert not [
+        r
+        for _, _, r in small.resources("AWS::SNS::Subscription")
+        if r["Properties"]["Protocol"] == "email"
+    ]
+    stages = json.loads((ROOT / "cdk.json").read_text())["context"]["stages"]
+    stages["dev"] = {**stages["dev"], "alarm_email": "oncall@example.com"}
+    configured = synthesize(
         tmp_path_factory.mktemp("org"),
         "dev",
         catalog=small_catalog(),
-        context={"org_id": "o-abc123"},
+        context={"org_id": "o-abc123", "stages": stages},
     )
-    text = json.dumps(with_org.templates["Foundation"])
+    text = json.dumps(configured.templates["Foundation"])
     assert "aws:PrincipalOrgID" in text and "o-abc123" in text
-    assert with_org.violations == []
+    (email,) = [
+        r["Properties"]
+        for _, _, r in configured.resources("AWS::SNS::Subscription")
+        if r["Properties"]["Protocol"] == "email"
+    ]
+    assert email["Endpoint"] == "oncall@example.com"
+    assert "omp-dev-platform-alarms" in json.dumps(configured.templates["Foundation"])
+    assert configured.violations == []
