@@ -27,6 +27,8 @@ GATEWAY_RESPONSES = (
     (apigw.ResponseType.ACCESS_DENIED, "403", "FORBIDDEN"),
     (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "PAYLOAD_TOO_LARGE"),
     (apigw.ResponseType.THROTTLED, "429", "RATE_LIMITED"),
+    # REST APIs answer an unknown path or verb with 403 "Missing Authentication Token".
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "ROUTE_NOT_FOUND"),
     (apigw.ResponseType.DEFAULT_4_XX, None, "BAD_REQUEST"),
     (apigw.ResponseType.DEFAULT_5_XX, None, "INTERNAL_ERROR"),
 )
