@@ -301,7 +301,10 @@ class _Handler(BaseHTTPRequestHandler):
             return b"", True
         return (self.rfile.read(length) if length else b""), False
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):  # every verb (TRACE, PROPFIND, ...) goes to the router
+            return self._dispatch
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request is logged by _dispatch

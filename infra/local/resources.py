@@ -47,9 +47,10 @@ class Resources:
 
     def resolve(self, kind: str, name: str) -> str:
         """The `wiring.ResourceResolver`: table/bus/bucket -> name, queue -> URL, topic/machine ->
-        ARN; cognito -> "" (there is no user pool locally, so JWTs are refused)."""
-        if kind == "cognito":
-            return ""
+        ARN; cognito/graph/search -> "" (no user pool: JWTs are refused; graph and search use the
+        SQLite files named by OMP_GRAPH_PATH / OMP_SEARCH_PATH)."""
+        if kind in ("cognito", "graph", "search"):
+            return ""  # no user pool, Neptune or OpenSearch: the embedded defaults apply
         table: dict[str, dict[str, str]] = {
             "table": self.tables,
             "queue": self.queue_urls,
