@@ -181,6 +181,16 @@ def test_bad_events_are_refused(client: httpx.Client) -> None:
     _error(client.post("/_local/events", content=b"nope"), 400, "MALFORMED_JSON")
 
 
+def test_topic_subscribers_get_an_sns_event(platform: LocalPlatform) -> None:
+    boto3.client("sns").publish(
+        TopicArn=platform.resources.topics["alerts"], Message="hello", Subject="greeting"
+    )
+    record = wait_for(lambda: seen("on-topic"))[0]["Records"][0]
+    assert record["EventSource"] == "aws:sns"
+    assert record["Sns"]["Message"] == "hello" and record["Sns"]["Subject"] == "greeting"
+    assert record["Sns"]["TopicArn"] == platform.resources.topics["alerts"]
+
+
 # ---- SQS --------------------------------------------------------------------------------------
 
 
