@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
@@ -81,7 +81,7 @@ def principal_of(event: dict[str, Any]) -> Principal:
     return Principal(id=str(principal_id), roles=roles)
 
 
-def principal(app: APIGatewayRestResolver) -> Principal:
+def principal(app: BaseRouter) -> Principal:
     return principal_of(app.current_event.raw_event)
 
 
@@ -168,7 +168,7 @@ def returns(status: int, model: type[BaseModel]) -> dict[int, Any]:
 
 
 def replayable(
-    app: APIGatewayRestResolver, compute: Callable[[], tuple[int, dict[str, Any]]]
+    app: BaseRouter, compute: Callable[[], tuple[int, dict[str, Any]]]
 ) -> Response[Any]:
     """Run `compute` once per Idempotency-Key; a retry with the same key gets the first answer.
 
