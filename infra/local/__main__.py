@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -35,8 +36,15 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    port = int(os.environ.get("OMP_PORT", "8000"))
     try:
-        platform.start(port=int(os.environ.get("OMP_PORT", "8000")))
+        platform.start(port=port)
+    except OSError as exc:
+        platform.stop()
+        if exc.errno == errno.EADDRINUSE:
+            print(f"port {port} is in use: set OMP_PORT to another port", file=sys.stderr)
+            return 2
+        raise
     except BaseException:
         platform.stop()
         raise

@@ -89,6 +89,9 @@ class LocalPlatform:
 
     def start(self, port: int = 0) -> LocalPlatform:
         started = time.perf_counter()
+        local_only = self.host in ("127.0.0.1", "localhost", "::1")
+        gateway = Gateway(self, require_token_for_local=None if local_only else self.token)
+        self._gateway = GatewayServer(self.host, port, gateway)  # bind first: fail fast if taken
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._start_moto()
         self.session = boto3.session.Session()
@@ -129,9 +132,6 @@ class LocalPlatform:
             self._threads.append(Scheduler(list(self.catalog.functions), self.invoke))
         for thread in self._threads:
             thread.start()
-        local_only = self.host in ("127.0.0.1", "localhost", "::1")
-        gateway = Gateway(self, require_token_for_local=None if local_only else self.token)
-        self._gateway = GatewayServer(self.host, port, gateway)
         self._gateway.start()
         log.info(
             "om-platform local runtime on %s (%d functions, moto at %s) in %.2f s",
