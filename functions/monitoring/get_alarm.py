@@ -1,17 +1,16 @@
 """GET /v1/alarms/{alarm_id}: one alarm."""
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
-
 from omp.domain.alarms import AlarmResponse
 from omp.runtime import container, http
 from omp.services import alarms
 
-router = Router()
+route = http.Route(
+    "GET", "/v1/alarms/{alarm_id}", summary="Get an alarm", tag="alarms", response=AlarmResponse
+)
 
 
-@router.get("/v1/alarms/<alarm_id>", summary="Get an alarm", tags=["alarms"])
-def get_alarm(alarm_id: str) -> AlarmResponse:
-    return AlarmResponse(alarm=alarms.get_alarm(alarm_id, repo=container.alarms()))
+def get_alarm(request: http.Request) -> AlarmResponse:
+    return AlarmResponse(alarm=alarms.get_alarm(request.path["alarm_id"], repo=container.alarms()))
 
 
-lambda_handler = http.handler(router)
+lambda_handler = http.handler(route, get_alarm)

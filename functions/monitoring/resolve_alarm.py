@@ -1,28 +1,14 @@
 """POST /v1/alarms/{alarm_id}/resolve: resolve an alarm. Optional body: comment, version."""
 
-from typing import Annotated, Any
-
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from omp.api import alarms
-from omp.domain.alarms import AlarmResponse, AlarmStatus, StatusChange
+from omp.domain.alarms import AlarmStatus
 from omp.runtime import http
 
-router = Router()
+route = alarms.status_change_route("resolve", "Resolve an alarm")
 
 
-@router.post(
-    "/v1/alarms/<alarm_id>/resolve",
-    summary="Resolve an alarm",
-    tags=["alarms"],
-    responses=http.returns(200, AlarmResponse),
-)
-def resolve_alarm(
-    alarm_id: str, change: Annotated[StatusChange | None, Body()] = None
-) -> Response[Any]:
-    return alarms.change_status(router, alarm_id, change, AlarmStatus.RESOLVED)
+def resolve_alarm(request: http.Request) -> alarms.AlarmResponse:
+    return alarms.change_status(request, AlarmStatus.RESOLVED)
 
 
-lambda_handler = http.handler(router)
+lambda_handler = http.handler(route, resolve_alarm)

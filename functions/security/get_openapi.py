@@ -1,18 +1,18 @@
 """GET /v1/openapi.json: the API description (public). Built at release time, not per request."""
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+import json
+from typing import Any
 
 from omp.runtime import http, openapi
 
-router = Router()
-
-
-@router.get(
-    "/v1/openapi.json", summary="The OpenAPI 3.1 document", tags=["meta"], include_in_schema=False
+route = http.Route(
+    "GET", "/v1/openapi.json", summary="The OpenAPI 3.1 document", tag="meta", public=True
 )
-def get_openapi() -> Response[str]:
-    return Response(status_code=200, content_type=http.JSON, body=openapi.packaged())
 
 
-lambda_handler = http.handler(router)
+def get_openapi(request: http.Request) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(openapi.packaged())
+    return document
+
+
+lambda_handler = http.handler(route, get_openapi)

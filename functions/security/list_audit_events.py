@@ -1,18 +1,16 @@
 """GET /v1/audit-events: the audit log, newest first."""
 
-from datetime import datetime
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from omp.domain.audit import AuditEntry, AuditQuery
-from omp.domain.queries import TimeRange, check_limit
+from omp.domain.queries import ListParams, TimeRange
 from omp.runtime import container, http
 from omp.services import audit
 
-router = Router()
+
+class AuditListParams(ListParams):
+    source: str | None = Field(default=None, min_length=1, max_length=256)
+    detail_type: str | None = Field(default=None, min_length=1, max_length=256)
 
 
 class AuditEventList(BaseModel):
@@ -20,24 +18,27 @@ class AuditEventList(BaseModel):
     next_token: str | None = None
 
 
-@router.get("/v1/audit-events", summary="List audit events", tags=["audit"])
-def list_audit_events(
-    source: Annotated[str | None, Query(max_length=256)] = None,
-    detail_type: Annotated[str | None, Query(max_length=256)] = None,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
-    next_token: Annotated[str | None, Query(max_length=4096)] = None,
-) -> AuditEventList:
+route = http.Route(
+    "GET",
+    "/v1/audit-events",
+    summary="List audit events",
+    tag="audit",
+    query=AuditListParams,
+    response=AuditEventList,
+)
+
+
+def list_audit_events(request: http.Request) -> AuditEventList:
+    params = request.query_as(AuditListParams)
     query = AuditQuery(
-        window=TimeRange.build(start, end, container.clock().now()),
-        limit=check_limit(limit),
-        source=source,
-        detail_type=detail_type,
-        next_token=next_token,
+        window=TimeRange.build(params.start, params.end, container.clock().now()),
+        limit=params.limit,
+        source=params.source,
+        detail_type=params.detail_type,
+        next_token=params.next_token,
     )
     page = audit.list_entries(query, log=container.audit_log())
     return AuditEventList(audit_events=page.items, next_token=page.next_token)
 
 
-lambda_handler = http.handler(router)
+lambda_handler = http.handler(route, list_audit_events)

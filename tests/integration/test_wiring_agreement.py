@@ -1,7 +1,6 @@
 """Catalog, handlers, OpenAPI document and sample events agree."""
 
 import json
-import re
 
 import pytest
 
@@ -19,16 +18,14 @@ def test_catalog_is_consistent():
 def test_handler_exists_and_serves_exactly_its_catalog_route(fn):
     module = load_handler(fn.handler)
     assert callable(module.lambda_handler)
-    router = getattr(module, "router", None)
+    route = getattr(module, "route", None)
     if not isinstance(fn.trigger, wiring.HttpRoute):
-        assert router is None, f"{fn.name} is not an HTTP function but declares routes"
+        assert route is None, f"{fn.name} is not an HTTP function but declares a route"
         return
-    routes = [
-        (verb, re.sub(r"<(\w+)>", r"{\1}", rule))
-        for rule, methods, *_ in router._routes
-        for verb in (methods if isinstance(methods, tuple) else (methods,))
-    ]
-    assert routes == [(fn.trigger.method, fn.trigger.path)]
+    assert (route.method, route.path) == (fn.trigger.method, fn.trigger.path)
+    assert module.lambda_handler.route is route
+    assert route.public == (fn.trigger.permission == "public")
+    assert route.idempotent == fn.idempotent, "Idempotency-Key needs the idempotency table"
 
 
 @pytest.mark.parametrize("fn", wiring.FUNCTIONS, ids=lambda f: f.name)
@@ -54,10 +51,12 @@ def test_openapi_document_has_not_drifted():
 def test_openapi_lists_every_documented_route():
     doc = json.loads(openapi.PACKAGED.read_text())
     for fn in wiring.http_functions():
-        if fn.name == "get-openapi":
-            continue
         operation = doc["paths"][fn.trigger.path][fn.trigger.method.lower()]
+        if fn.trigger.permission == "public":
+            assert "security" not in operation
+            continue
         assert operation["security"] == [{"bearer": []}]
+        assert operation["x-omp-permission"] == fn.trigger.permission
         assert {"401", "403", "422"} <= set(operation["responses"])
 
 

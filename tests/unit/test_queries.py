@@ -1,11 +1,12 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from omp.domain.audit import entry_from_event
 from omp.domain.errors import BadRequest, ValidationFailed
 from omp.domain.pagination import decode_token, encode_token
-from omp.domain.queries import TimeRange, check_limit
+from omp.domain.queries import AlarmListParams, TimeRange
 
 NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 
@@ -32,9 +33,13 @@ def test_bad_windows_are_422(start, end):
 
 @pytest.mark.parametrize("limit", [0, -1, 201])
 def test_limit_bounds(limit):
-    with pytest.raises(ValidationFailed):
-        check_limit(limit)
-    assert check_limit(None) == 50 and check_limit(200) == 200
+    with pytest.raises(ValidationError):
+        AlarmListParams.model_validate({"limit": limit})
+    assert AlarmListParams().limit == 50
+    assert (
+        AlarmListParams.model_validate({"limit": "200", "from": "2026-01-01T00:00:00Z"}).limit
+        == 200
+    )
 
 
 @pytest.mark.parametrize("token", ["", "!!!", "bm90IGpzb24", encode_token({"x": 1}), "W10"])

@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
-
 from omp.domain.alarms import AlarmResponse, AlarmStatus, StatusChange
 from omp.runtime import container, http
 from omp.services import alarms
 
+__all__ = ["AlarmResponse", "change_status", "status_change_route"]
 
-def change_status(
-    router: Router, alarm_id: str, change: StatusChange | None, target: AlarmStatus
-) -> Response[Any]:
-    def run() -> tuple[int, dict[str, Any]]:
-        alarm = alarms.change_status(
-            alarm_id,
-            target,
-            actor=http.principal(router).id,
-            comment=change.comment if change else None,
-            expected_version=change.version if change else None,
-            repo=container.alarms(),
-            events=container.publisher(),
-            clock=container.clock(),
-        )
-        return 200, AlarmResponse(alarm=alarm).model_dump(mode="json")
 
-    return http.replayable(router, run)
+def status_change_route(action: str, summary: str) -> http.Route:
+    return http.Route(
+        "POST",
+        f"/v1/alarms/{{alarm_id}}/{action}",
+        summary=summary,
+        tag="alarms",
+        body=StatusChange,
+        body_required=False,
+        response=AlarmResponse,
+        idempotent=True,
+    )
+
+
+def change_status(request: http.Request, target: AlarmStatus) -> AlarmResponse:
+    change = request.body if isinstance(request.body, StatusChange) else StatusChange()
+    alarm = alarms.change_status(
+        request.path["alarm_id"],
+        target,
+        actor=request.actor,
+        comment=change.comment,
+        expected_version=change.version,
+        repo=container.alarms(),
+        events=container.publisher(),
+        clock=container.clock(),
+    )
+    return AlarmResponse(alarm=alarm)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from omp.domain.alarms import AlarmStatus, Severity
 from omp.domain.errors import ValidationFailed
@@ -51,17 +54,6 @@ class TimeRange:
         return out
 
 
-def check_limit(limit: int | None) -> int:
-    if limit is None:
-        return DEFAULT_LIMIT
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed(
-            f"limit must be between 1 and {MAX_LIMIT}",
-            details=[{"loc": ["query", "limit"], "msg": f"between 1 and {MAX_LIMIT}"}],
-        )
-    return limit
-
-
 @dataclass(frozen=True)
 class AlarmQuery:
     window: TimeRange
@@ -72,3 +64,27 @@ class AlarmQuery:
     resource: str | None = None
     name: str | None = None
     next_token: str | None = None
+
+
+class ListParams(BaseModel):
+    """Query parameters every list takes: the time window and the page."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    start: datetime | None = Field(
+        default=None, alias="from", description="RFC 3339; default: 30 days before `to`"
+    )
+    end: datetime | None = Field(default=None, alias="to", description="RFC 3339; default: now")
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    next_token: str | None = Field(default=None, max_length=4096)
+
+
+Filter = Annotated[str | None, Field(default=None, min_length=1, max_length=256)]
+
+
+class AlarmListParams(ListParams):
+    status: AlarmStatus | None = None
+    severity: Severity | None = None
+    source: Filter = None
+    resource: Filter = None
+    name: Filter = None

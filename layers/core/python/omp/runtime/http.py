@@ -1,22 +1,25 @@
-"""The HTTP edge every API handler shares: one resolver per function, the error envelope, the
-body limit, the permission check and Idempotency-Key replay.
+"""The HTTP edge every API handler shares.
 
-A handler module declares `router = Router()` with its one route and ends with
-`lambda_handler = http.handler(router)`. The OpenAPI document is built from the same routers.
+Each API function serves exactly one route (the catalog says which), so a router would only
+repeat API Gateway's work. A handler module declares its `route` and an action, and ends with
+`lambda_handler = http.handler(route, action)`. This module turns the API Gateway (REST, v1)
+event into a typed `Request` — body limit, permission, JSON, schema — runs the action, honours
+`Idempotency-Key`, and answers with the resource or the error envelope. The OpenAPI document is
+generated from the same `Route` declarations (omp.runtime.openapi).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from omp.domain import access
 from omp.domain.access import Principal
@@ -35,7 +38,61 @@ logger = logging.getLogger("omp.http")
 
 JSON = "application/json"
 DEFAULT_MAX_BODY = 1_048_576
+IDEMPOTENCY_HEADER = "idempotency-key"
 _IDEMPOTENCY_TTL_S = 24 * 3600
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API operation: what it accepts and answers. Paths use `{name}` parameters."""
+
+    method: str
+    path: str
+    summary: str
+    tag: str
+    status: int = 200
+    body: type[BaseModel] | None = None
+    body_required: bool = True
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    idempotent: bool = False  # a retry with the same Idempotency-Key replays the first answer
+    public: bool = False  # documented without the bearer requirement (the catalog decides)
+
+
+@dataclass
+class Request:
+    route: Route
+    event: dict[str, Any]
+    request_id: str | None
+    headers: dict[str, str]  # lower-cased names
+    path: dict[str, str]
+    query: BaseModel | None = None
+    body: BaseModel | None = None
+    principal: Principal | None = None
+    context: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def body_as(self, model: type[M]) -> M:
+        assert isinstance(self.body, model)
+        return self.body
+
+    def query_as(self, model: type[M]) -> M:
+        assert isinstance(self.query, model)
+        return self.query
+
+    @property
+    def actor(self) -> str:
+        if self.principal is None:
+            raise Unauthorized("no authenticated principal on the request")
+        return self.principal.id
+
+
+Action = Callable[[Request], BaseModel | dict[str, Any]]
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+# ---- answers --------------------------------------------------------------------------------
 
 
 def error_body(
@@ -47,28 +104,21 @@ def error_body(
     return {"error": error}
 
 
-def _request_id(app: APIGatewayRestResolver) -> str | None:
-    try:
-        return str(app.current_event.request_context.request_id)
-    except (AttributeError, KeyError, TypeError):
-        return None
-
-
-def _error(
-    app: APIGatewayRestResolver, status: int, code: str, message: str, details: Any = None
-) -> Response[Any]:
-    return Response(
-        status_code=status,
-        content_type=JSON,
-        body=json.dumps(error_body(code, message, _request_id(app), details)),
-    )
-
-
-def respond(
-    status: int, payload: BaseModel | dict[str, Any], headers: dict[str, str] | None = None
-) -> Response[Any]:
+def respond(status: int, payload: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
     body = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-    return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=headers)
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": JSON, **(headers or {})},
+        "body": json.dumps(body, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
+
+
+def _error_response(exc: DomainError, request_id: str | None) -> dict[str, Any]:
+    return respond(exc.status, error_body(exc.code, exc.message, request_id, exc.details))
+
+
+# ---- parsing --------------------------------------------------------------------------------
 
 
 def principal_of(event: dict[str, Any]) -> Principal:
@@ -81,111 +131,120 @@ def principal_of(event: dict[str, Any]) -> Principal:
     return Principal(id=str(principal_id), roles=roles)
 
 
-def principal(app: BaseRouter) -> Principal:
-    return principal_of(app.current_event.raw_event)
-
-
-def _body_size(event: dict[str, Any]) -> int:
+def _raw_body(event: dict[str, Any]) -> bytes:
     raw = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return len(raw) * 3 // 4
-    return len(raw.encode())
+    if not event.get("isBase64Encoded"):
+        return str(raw).encode()
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest("the body is not valid base64", code="MALFORMED_BODY") from exc
 
 
-def guard(event: dict[str, Any]) -> None:
-    """Before anything is parsed: the body limit, then whether the caller may use this route."""
+def _schema_errors(exc: ValidationError, where: str) -> ValidationFailed:
+    details = [
+        {"loc": [where, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+    ]
+    return ValidationFailed("the request does not match the schema", details=details)
+
+
+def _parse_body(route: Route, raw: bytes) -> BaseModel | None:
+    assert route.body is not None
+    if not raw.strip():
+        if route.body_required:
+            raise ValidationFailed(
+                "a JSON body is required",
+                details=[{"loc": ["body"], "msg": "Field required", "type": "missing"}],
+            )
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("the request body is not valid JSON", code="MALFORMED_JSON") from exc
+    try:
+        return route.body.model_validate(data)
+    except ValidationError as exc:
+        raise _schema_errors(exc, "body") from exc
+
+
+def _parse_query(route: Route, event: dict[str, Any]) -> BaseModel | None:
+    if route.query is None:
+        return None
+    # A repeated parameter counts once: the last value, as API Gateway's single-value map does.
+    values = dict(event.get("queryStringParameters") or {})
+    for name, many in (event.get("multiValueQueryStringParameters") or {}).items():
+        if many:
+            values[name] = many[-1]
+    try:
+        return route.query.model_validate(values)
+    except ValidationError as exc:
+        raise _schema_errors(exc, "query") from exc
+
+
+def parse(route: Route, event: dict[str, Any], context: Any) -> Request:
+    """Body limit and permission first (nothing is parsed for a caller who may not call)."""
+    request = Request(
+        route=route,
+        event=event,
+        request_id=(event.get("requestContext") or {}).get("requestId"),
+        headers={str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()},
+        path={k: str(v) for k, v in (event.get("pathParameters") or {}).items()},
+        context=context,
+    )
+    raw = _raw_body(event)
     limit = int(env.get("OMP_MAX_BODY_BYTES") or DEFAULT_MAX_BODY)
-    if _body_size(event) > limit:
+    if len(raw) > limit:
         raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
     permission = env.get("OMP_PERMISSION") or "*"
     if permission != access.PUBLIC:
-        access.require(principal_of(event), permission)
+        request.principal = principal_of(event)
+        access.require(request.principal, permission)
+    request.query = _parse_query(route, event)
+    if route.body is not None:
+        request.body = _parse_body(route, raw)
+    return request
 
 
-def build_app(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
-    for router in routers:
-        app.include_router(router)
-
-    @app.exception_handler(DomainError)  # type: ignore[misc]
-    def _domain(exc: DomainError) -> Response[Any]:
-        return _error(app, exc.status, exc.code, exc.message, exc.details)
-
-    @app.exception_handler(RequestValidationError)  # type: ignore[misc]
-    def _invalid(exc: RequestValidationError) -> Response[Any]:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
-            for e in exc.errors()
-        ]
-        if any(e["loc"][:1] == ["response"] for e in errors):
-            logger.error("a handler returned a body that breaks its own schema: %s", errors)
-            return _error(app, 500, "INTERNAL_ERROR", "an unexpected error occurred")
-        if any(e["type"] == "json_invalid" for e in errors):
-            return _error(app, 400, "MALFORMED_JSON", "the request body is not valid JSON")
-        return _error(
-            app, 422, "VALIDATION_FAILED", "the request does not match the schema", errors
-        )
-
-    @app.not_found
-    def _no_route(_exc: Exception) -> Response[Any]:
-        return _error(app, 404, "ROUTE_NOT_FOUND", "no such route")
-
-    @app.exception_handler(Exception)  # type: ignore[misc]
-    def _unexpected(exc: Exception) -> Response[Any]:
-        logger.exception("unhandled error")
-        return _error(app, 500, "INTERNAL_ERROR", "an unexpected error occurred")
-
-    return app
+# ---- the handler ----------------------------------------------------------------------------
 
 
-def handler(router: Router) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda entry point for a module with one route."""
-    app = build_app(router)
+def handler(route: Route, action: Action) -> LambdaHandler:
+    """The Lambda entry point of a one-route API function."""
 
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request_id = (event.get("requestContext") or {}).get("requestId")
         try:
-            guard(event)
+            request = parse(route, event, context)
+            if route.idempotent and IDEMPOTENCY_HEADER in request.headers:
+                return _replayable(request, action)
+            return respond(route.status, action(request))
         except DomainError as exc:
-            request_id = (event.get("requestContext") or {}).get("requestId")
-            return {
-                "statusCode": exc.status,
-                "headers": {"Content-Type": JSON},
-                "body": json.dumps(error_body(exc.code, exc.message, request_id, exc.details)),
-                "isBase64Encoded": False,
-            }
-        return app.resolve(event, context)
+            return _error_response(exc, request_id)
+        except Exception:
+            logger.exception("unhandled error in %s %s", route.method, route.path)
+            return respond(
+                500, error_body("INTERNAL_ERROR", "an unexpected error occurred", request_id)
+            )
 
-    lambda_handler.app = app  # type: ignore[attr-defined]
+    lambda_handler.route = route  # type: ignore[attr-defined]
     return lambda_handler
 
 
-def returns(status: int, model: type[BaseModel]) -> dict[int, Any]:
-    """OpenAPI `responses` for a route that builds its Response itself."""
-    return {status: {"description": "OK", "content": {JSON: {"model": model}}}}
+# ---- Idempotency-Key ------------------------------------------------------------------------
 
 
-# ---- Idempotency-Key ---------------------------------------------------------------------
+def _replayable(request: Request, action: Action) -> dict[str, Any]:
+    """Run the action once per Idempotency-Key; a retry with the same key gets the first answer.
 
-
-def replayable(
-    app: BaseRouter, compute: Callable[[], tuple[int, dict[str, Any]]]
-) -> Response[Any]:
-    """Run `compute` once per Idempotency-Key; a retry with the same key gets the first answer.
-
-    The key is scoped to the function and the caller; reusing it with a different body is a 422.
-    Errors are not remembered, so a request that failed can be retried with the same key.
+    The key is scoped to the function and the caller; reusing it with a different body or path
+    is a 422. Errors are not remembered, so a request that failed can be retried with the key.
     """
-    key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get(
-        "idempotency-key"
-    )
-    if key is None:
-        status, payload = compute()
-        return respond(status, payload)
+    key = request.headers[IDEMPOTENCY_HEADER]
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise BadRequest(
-            "Idempotency-Key must be 1 to 255 printable characters", code="INVALID_IDEMPOTENCY_KEY"
+            "Idempotency-Key must be 1 to 255 printable characters",
+            code="INVALID_IDEMPOTENCY_KEY",
         )
-
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
@@ -193,20 +252,19 @@ def replayable(
         IdempotencyValidationError,
     )
 
-    who = principal(app).id
-    body = app.current_event.raw_event.get("body") or ""
-    request = {
-        "key": f"{env.get('OMP_FUNCTION')}|{who}|{key}",
-        "body": hashlib.sha256(body.encode()).hexdigest(),
-        "path": app.current_event.path,
+    fingerprint = {
+        "key": f"{env.get('OMP_FUNCTION')}|{request.actor}|{key}",
+        "body": hashlib.sha256(_raw_body(request.event)).hexdigest(),
+        "path": str(request.event.get("path")),
     }
     ran = False
 
-    def once(request: dict[str, Any]) -> dict[str, Any]:
+    def once(fingerprint: dict[str, Any]) -> dict[str, Any]:
         nonlocal ran
         ran = True
-        status, payload = compute()
-        return {"status": status, "payload": payload}
+        result = action(request)
+        body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+        return {"status": request.route.status, "payload": body}
 
     config = IdempotencyConfig(
         event_key_jmespath="key",
@@ -214,18 +272,17 @@ def replayable(
         expires_after_seconds=_IDEMPOTENCY_TTL_S,
         raise_on_no_idempotency_key=True,
     )
-    if app.lambda_context is not None and hasattr(
-        app.lambda_context, "get_remaining_time_in_millis"
-    ):
-        config.register_lambda_context(app.lambda_context)
+    if hasattr(request.context, "get_remaining_time_in_millis"):
+        config.register_lambda_context(request.context)
     guarded = idempotent_function(
-        data_keyword_argument="request", persistence_store=_persistence(), config=config
+        data_keyword_argument="fingerprint", persistence_store=_persistence(), config=config
     )(once)
     try:
-        result = guarded(request=request)
+        stored = guarded(fingerprint=fingerprint)
     except IdempotencyValidationError as exc:
         raise ValidationFailed(
-            "this Idempotency-Key was used with a different request", code="IDEMPOTENCY_KEY_REUSED"
+            "this Idempotency-Key was used with a different request",
+            code="IDEMPOTENCY_KEY_REUSED",
         ) from exc
     except IdempotencyAlreadyInProgressError as exc:
         raise Conflict(
@@ -237,7 +294,7 @@ def replayable(
             "the idempotency store is unavailable", code="DEPENDENCY_FAILED"
         ) from exc
     headers = None if ran else {"Idempotent-Replayed": "true"}
-    return respond(int(result["status"]), result["payload"], headers)
+    return respond(int(stored["status"]), stored["payload"], headers)
 
 
 _persistence_layers: dict[str, Any] = {}
