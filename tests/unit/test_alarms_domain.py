@@ -84,3 +84,13 @@ def test_ids_are_prefixed_ulids_carrying_their_time():
     assert is_id(value, "alm") and not is_id(value, "inc") and not is_id("alm_nope", "alm")
     assert id_time_ms(value) == ms
     assert len(ulid()) == 26 and ulid() != ulid()
+
+
+@pytest.mark.parametrize(
+    ("source", "detail_type"), [("monitoring", "AlarmRaised"), ("omp.monitoring", "alarm_raised")]
+)
+def test_domain_event_names_are_checked(source, detail_type):
+    from omp.domain.events import DomainEvent
+
+    with pytest.raises(ValueError):
+        DomainEvent(source=source, detail_type=detail_type, detail={})

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field
+_SOURCE = re.compile(r"^omp\.[a-z]+$")
+_DETAIL_TYPE = re.compile(r"^[A-Z][A-Za-z]+$")
 
 
-class DomainEvent(BaseModel):
+@dataclass(frozen=True)
+class DomainEvent:
     """`source` is `omp.<service>`; `detail_type` is PascalCase past tense (`AlarmRaised`)."""
 
-    source: str = Field(pattern=r"^omp\.[a-z]+$")
-    detail_type: str = Field(pattern=r"^[A-Z][A-Za-z]+$")
+    source: str
+    detail_type: str
     detail: dict[str, Any]
-    resources: list[str] = Field(default_factory=list)
+    resources: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not _SOURCE.match(self.source) or not _DETAIL_TYPE.match(self.detail_type):
+            raise ValueError(f"not a domain event name: {self.source} {self.detail_type}")

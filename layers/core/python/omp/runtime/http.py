@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -251,6 +250,8 @@ def _replayable(request: Request, action: Action) -> dict[str, Any]:
         IdempotencyPersistenceLayerError,
         IdempotencyValidationError,
     )
+
+    import hashlib
 
     fingerprint = {
         "key": f"{env.get('OMP_FUNCTION')}|{request.actor}|{key}",

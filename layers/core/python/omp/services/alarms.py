@@ -9,9 +9,9 @@ from omp.domain.alarms import Alarm, AlarmStatus, CreateAlarm
 from omp.domain.errors import NotFound
 from omp.domain.ids import is_id, new_id
 from omp.domain.pagination import Page
-from omp.domain.queries import AlarmQuery
 
 if TYPE_CHECKING:  # ports are types only: importing them would load every model
+    from omp.domain.queries import AlarmQuery
     from omp.ports import AlarmRepository, Clock, EventPublisher
 
 
