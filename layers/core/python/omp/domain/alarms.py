@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from omp.domain.errors import Conflict, ValidationFailed
 from omp.domain.events import DomainEvent
@@ -43,7 +43,6 @@ EVENT_FOR: dict[AlarmStatus, str] = {
     AlarmStatus.RESOLVED: "AlarmResolved",
 }
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 LabelKey = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_.:/-]*$")
@@ -56,27 +55,15 @@ class CreateAlarm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
+    name: Short
     severity: Severity
     message: Annotated[str, StringConstraints(max_length=4096)] = ""
     source: Short = "api"
     resource: Short | None = None
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
-    triggered_at: datetime | None = Field(
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=MAX_LABELS)
+    triggered_at: AwareDatetime | None = Field(
         default=None, description="RFC 3339 with offset; defaults to the time of the request"
     )
-
-    @field_validator("labels")
-    @classmethod
-    def _few_labels(cls, value: dict[str, str]) -> dict[str, str]:
-        if len(value) > MAX_LABELS:
-            raise ValueError(f"at most {MAX_LABELS} labels")
-        return value
-
-    @field_validator("triggered_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else utc(value)
 
 
 class Alarm(BaseModel):
@@ -103,7 +90,7 @@ class Alarm(BaseModel):
 
 
 def new_alarm(request: CreateAlarm, *, alarm_id: str, now: datetime, actor: str) -> Alarm:
-    triggered = request.triggered_at or now
+    triggered = utc(request.triggered_at) if request.triggered_at else now
     if triggered - now > MAX_CLOCK_SKEW:
         raise ValidationFailed(
             "triggered_at is in the future",

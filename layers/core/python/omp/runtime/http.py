@@ -244,14 +244,14 @@ def _replayable(request: Request, action: Action) -> dict[str, Any]:
             "Idempotency-Key must be 1 to 255 printable characters",
             code="INVALID_IDEMPOTENCY_KEY",
         )
+    import hashlib
+
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyPersistenceLayerError,
         IdempotencyValidationError,
     )
-
-    import hashlib
 
     fingerprint = {
         "key": f"{env.get('OMP_FUNCTION')}|{request.actor}|{key}",
