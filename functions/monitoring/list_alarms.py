@@ -1,7 +1,7 @@
 """GET /v1/alarms: alarms newest first, filtered, paginated with limit and next_token."""
 
-from omp.domain.alarms import AlarmListResponse
-from omp.domain.queries import AlarmListParams, AlarmQuery, TimeRange
+from omp.domain.alarms import AlarmListParams, AlarmListResponse, AlarmQuery
+from omp.domain.queries import TimeRange
 from omp.runtime import container, http
 from omp.services import alarms
 

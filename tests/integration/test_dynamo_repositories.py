@@ -10,11 +10,11 @@ import pytest
 from omp.adapters.dynamo_alarms import DynamoAlarmRepository
 from omp.adapters.dynamo_security import DynamoApiKeyStore, DynamoAuditLog
 from omp.domain import alarms as domain
-from omp.domain.alarms import AlarmStatus, CreateAlarm
+from omp.domain.alarms import AlarmQuery, AlarmStatus, CreateAlarm
 from omp.domain.audit import AuditEntry, AuditQuery
 from omp.domain.errors import BadRequest, Conflict, NotFound
 from omp.domain.ids import new_id
-from omp.domain.queries import AlarmQuery, TimeRange
+from omp.domain.queries import TimeRange
 from tests import support
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -1,9 +1,9 @@
 import pytest
 
 from omp.adapters.memory import FixedClock, MemoryAlarmRepository, MemoryPublisher
-from omp.domain.alarms import AlarmStatus, CreateAlarm
+from omp.domain.alarms import AlarmQuery, AlarmStatus, CreateAlarm
 from omp.domain.errors import BadRequest, Conflict, NotFound
-from omp.domain.queries import AlarmQuery, TimeRange
+from omp.domain.queries import TimeRange
 from omp.services import alarms
 
 

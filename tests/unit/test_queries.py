@@ -3,10 +3,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from omp.domain.alarms import AlarmListParams
 from omp.domain.audit import entry_from_event
 from omp.domain.errors import BadRequest, ValidationFailed
 from omp.domain.pagination import decode_token, encode_token
-from omp.domain.queries import AlarmListParams, TimeRange
+from omp.domain.queries import TimeRange
 
 NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 

@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from omp.domain.alarms import Alarm, AlarmStatus
+from omp.domain.alarms import Alarm, AlarmQuery, AlarmStatus
 from omp.domain.audit import AuditEntry, AuditQuery
 from omp.domain.events import DomainEvent
 from omp.domain.pagination import Page
-from omp.domain.queries import AlarmQuery
 
 
 class Clock(Protocol):

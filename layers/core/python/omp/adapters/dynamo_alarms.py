@@ -18,11 +18,10 @@ from omp.adapters.dynamo import (
     list_newest_first,
     to_item,
 )
-from omp.domain.alarms import ALLOWED_FROM, Alarm, AlarmStatus, check_transition
+from omp.domain.alarms import ALLOWED_FROM, Alarm, AlarmQuery, AlarmStatus, check_transition
 from omp.domain.errors import Conflict, NotFound
 from omp.domain.ids import id_time_ms
 from omp.domain.pagination import Page
-from omp.domain.queries import AlarmQuery
 
 _KEY_ATTRS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")
 

@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from omp.domain.alarms import ALLOWED_FROM, Alarm, AlarmStatus, check_transition
+from omp.domain.alarms import ALLOWED_FROM, Alarm, AlarmQuery, AlarmStatus, check_transition
 from omp.domain.audit import AuditEntry, AuditQuery
 from omp.domain.errors import Conflict, NotFound
 from omp.domain.events import DomainEvent
 from omp.domain.pagination import Page, decode_token, encode_token
-from omp.domain.queries import AlarmQuery
 from omp.domain.timeutil import iso
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -10,6 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from omp.domain.errors import Conflict, ValidationFailed
 from omp.domain.events import DomainEvent
+from omp.domain.pagination import DEFAULT_LIMIT
+from omp.domain.queries import ListParams, TimeRange
 from omp.domain.timeutil import iso, utc
 
 SOURCE = "omp.monitoring"
@@ -168,3 +171,26 @@ class AlarmResponse(BaseModel):
 class AlarmListResponse(BaseModel):
     alarms: list[Alarm]
     next_token: str | None = None
+
+
+@dataclass(frozen=True)
+class AlarmQuery:
+    window: TimeRange
+    limit: int = DEFAULT_LIMIT
+    status: AlarmStatus | None = None
+    severity: Severity | None = None
+    source: str | None = None
+    resource: str | None = None
+    name: str | None = None
+    next_token: str | None = None
+
+
+Filter = Annotated[str | None, Field(default=None, min_length=1, max_length=256)]
+
+
+class AlarmListParams(ListParams):
+    status: AlarmStatus | None = None
+    severity: Severity | None = None
+    source: Filter = None
+    resource: Filter = None
+    name: Filter = None

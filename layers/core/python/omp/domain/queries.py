@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omp.domain.alarms import AlarmStatus, Severity
 from omp.domain.errors import ValidationFailed
 from omp.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from omp.domain.timeutil import utc
@@ -54,18 +52,6 @@ class TimeRange:
         return out
 
 
-@dataclass(frozen=True)
-class AlarmQuery:
-    window: TimeRange
-    limit: int = DEFAULT_LIMIT
-    status: AlarmStatus | None = None
-    severity: Severity | None = None
-    source: str | None = None
-    resource: str | None = None
-    name: str | None = None
-    next_token: str | None = None
-
-
 class ListParams(BaseModel):
     """Query parameters every list takes: the time window and the page."""
 
@@ -77,14 +63,3 @@ class ListParams(BaseModel):
     end: datetime | None = Field(default=None, alias="to", description="RFC 3339; default: now")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     next_token: str | None = Field(default=None, max_length=4096)
-
-
-Filter = Annotated[str | None, Field(default=None, min_length=1, max_length=256)]
-
-
-class AlarmListParams(ListParams):
-    status: AlarmStatus | None = None
-    severity: Severity | None = None
-    source: Filter = None
-    resource: Filter = None
-    name: Filter = None

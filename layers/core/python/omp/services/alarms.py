@@ -11,7 +11,7 @@ from omp.domain.ids import is_id, new_id
 from omp.domain.pagination import Page
 
 if TYPE_CHECKING:  # ports are types only: importing them would load every model
-    from omp.domain.queries import AlarmQuery
+    from omp.domain.alarms import AlarmQuery
     from omp.ports import AlarmRepository, Clock, EventPublisher
 
 
