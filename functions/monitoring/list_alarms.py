@@ -1,9 +1,21 @@
 """GET /v1/alarms: alarms newest first, filtered, paginated with limit and next_token."""
 
-from omp.domain.alarms import AlarmListParams, AlarmListResponse, AlarmQuery
+from pydantic import Field
+
+from omp.api.params import ListParams
+from omp.domain.alarms import AlarmListResponse, AlarmQuery, AlarmStatus, Severity
 from omp.domain.queries import TimeRange
 from omp.runtime import container, http
 from omp.services import alarms
+
+
+class AlarmListParams(ListParams):
+    status: AlarmStatus | None = None
+    severity: Severity | None = None
+    source: str | None = Field(default=None, min_length=1, max_length=256)
+    resource: str | None = Field(default=None, min_length=1, max_length=256)
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+
 
 route = http.Route(
     "GET",

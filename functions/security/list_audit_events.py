@@ -2,8 +2,9 @@
 
 from pydantic import BaseModel, Field
 
+from omp.api.params import ListParams
 from omp.domain.audit import AuditEntry, AuditQuery
-from omp.domain.queries import ListParams, TimeRange
+from omp.domain.queries import TimeRange
 from omp.runtime import container, http
 from omp.services import audit
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from omp.domain.alarms import AlarmListParams
+from omp.api.params import ListParams
 from omp.domain.audit import entry_from_event
 from omp.domain.errors import BadRequest, ValidationFailed
 from omp.domain.pagination import decode_token, encode_token
@@ -35,12 +35,9 @@ def test_bad_windows_are_422(start, end):
 @pytest.mark.parametrize("limit", [0, -1, 201])
 def test_limit_bounds(limit):
     with pytest.raises(ValidationError):
-        AlarmListParams.model_validate({"limit": limit})
-    assert AlarmListParams().limit == 50
-    assert (
-        AlarmListParams.model_validate({"limit": "200", "from": "2026-01-01T00:00:00Z"}).limit
-        == 200
-    )
+        ListParams.model_validate({"limit": limit})
+    assert ListParams().limit == 50
+    assert ListParams.model_validate({"limit": "200", "from": "2026-01-01T00:00:00Z"}).limit == 200
 
 
 @pytest.mark.parametrize("token", ["", "!!!", "bm90IGpzb24", encode_token({"x": 1}), "W10"])

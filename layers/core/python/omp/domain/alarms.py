@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from omp.domain.errors import Conflict, ValidationFailed
 from omp.domain.events import DomainEvent
 from omp.domain.pagination import DEFAULT_LIMIT
-from omp.domain.queries import ListParams, TimeRange
+from omp.domain.queries import TimeRange
 from omp.domain.timeutil import iso, utc
 
 SOURCE = "omp.monitoring"
@@ -183,14 +183,3 @@ class AlarmQuery:
     resource: str | None = None
     name: str | None = None
     next_token: str | None = None
-
-
-Filter = Annotated[str | None, Field(default=None, min_length=1, max_length=256)]
-
-
-class AlarmListParams(ListParams):
-    status: AlarmStatus | None = None
-    severity: Severity | None = None
-    source: Filter = None
-    resource: Filter = None
-    name: Filter = None

@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from omp.domain.errors import ValidationFailed
-from omp.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from omp.domain.timeutil import utc
 
 DEFAULT_WINDOW = timedelta(days=30)
@@ -50,16 +47,3 @@ class TimeRange:
             out.append(cursor.isoformat())
             cursor -= timedelta(days=1)
         return out
-
-
-class ListParams(BaseModel):
-    """Query parameters every list takes: the time window and the page."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    start: datetime | None = Field(
-        default=None, alias="from", description="RFC 3339; default: 30 days before `to`"
-    )
-    end: datetime | None = Field(default=None, alias="to", description="RFC 3339; default: now")
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    next_token: str | None = Field(default=None, max_length=4096)
