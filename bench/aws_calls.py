@@ -208,7 +208,7 @@ def run() -> dict[str, Any]:
         )
 
     with recording() as rec, mock_aws():
-        aws.client.cache_clear()
+        aws.reset_clients()
         support.create_tables(boto3.client("dynamodb"))
         events, sqs = boto3.client("events"), boto3.client("sqs")
         bus = support.PREFIX + "platform"
@@ -346,7 +346,7 @@ def run() -> dict[str, Any]:
             "acknowledge-alarm", path_params={"alarm_id": b["alarm"]["id"]}, body={"version": 7}
         )
         record("ack", f"stale version ({status})", calls, status, check=False)
-    aws.client.cache_clear()
+    aws.reset_clients()
 
     checked = [r for r in rows if r["verdict"] != "n/a"]
     return {

@@ -22,7 +22,7 @@ from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from infra import wiring
-from infra.local import lambdas, names, patterns, resources, stepfunctions
+from infra.local import lambdas, names, patterns, resources, snapshot, stepfunctions
 from infra.local.catalog import REPO_ROOT, Catalog
 from infra.local.events import EventRouter
 from infra.local.gateway import Gateway, GatewayServer
@@ -56,6 +56,7 @@ class LocalPlatform:
         seed_api_key: SeedApiKey | None = _default_seed,
         schedules: bool = True,
         visibility_timeout_s: int = 2,
+        persist: bool = True,
     ) -> None:
         self.catalog = (
             catalog if isinstance(catalog, Catalog) else Catalog.from_module(catalog, functions_dir)
@@ -66,6 +67,7 @@ class LocalPlatform:
         self._seed = seed_api_key
         self._schedules = schedules
         self._visibility = visibility_timeout_s
+        self._persist = persist  # DynamoDB items saved to data_dir on stop, loaded on start
         self._moto: ThreadedMotoServer | None = None
         self._gateway: GatewayServer | None = None
         self._threads: list[QueuePoller | DeliveryPoller | Scheduler] = []
@@ -96,6 +98,9 @@ class LocalPlatform:
         self._start_moto()
         self.session = boto3.session.Session()
         self.resources = resources.create_all(self.catalog, self.session)
+        if self._persist:
+            restored = snapshot.restore(self.session, self.resources.tables, self.data_dir)
+            log.info("restored %d DynamoDB items from %s", restored, self.data_dir / snapshot.FILE)
         environments = resources.function_environments(self.catalog, self.resources)
         self.invoker = Invoker(self.catalog, environments)
         lambdas.install()
@@ -202,6 +207,12 @@ class LocalPlatform:
             thread.join(timeout=3)
         for fn in self.catalog.functions:
             lambdas.unregister(names.physical(fn.name))
+        if self._persist and self.session is not None:
+            try:
+                saved = snapshot.save(self.session, self.resources.tables, self.data_dir)
+                log.info("saved %d DynamoDB items to %s", saved, self.data_dir / snapshot.FILE)
+            except Exception as exc:  # a failed snapshot must not block the shutdown
+                log.warning("could not save the DynamoDB snapshot: %s", exc)
         if self._moto is not None:
             with contextlib.suppress(httpx.HTTPError):  # leave moto's process-wide config as found
                 httpx.post(f"{self.moto_url}/moto-api/config", json=self._moto_config, timeout=5)

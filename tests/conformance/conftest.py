@@ -218,13 +218,13 @@ def local_dynamodb(dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("AWS_REGION", REGION)
     for key, value in CREDENTIALS.items():
         monkeypatch.setenv(key, value)
-    aws.client.cache_clear()
+    aws.reset_clients()
     client = local_client(dynamodb_local.endpoint)
     _delete_all_tables(client)  # a crashed test must not leak its tables into the next one
     try:
         yield client
     finally:
-        aws.client.cache_clear()
+        aws.reset_clients()
         _delete_all_tables(client)
 
 

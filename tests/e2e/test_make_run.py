@@ -153,3 +153,21 @@ def test_sigint_stops_within_seconds(local_server: LocalServer) -> None:
     assert took < 10
     out = local_server.output()
     assert "om-platform local runtime stopped" in out
+
+
+def test_alarms_survive_a_restart(tmp_path):
+    """DynamoDB items are saved on a clean stop and loaded at the next start."""
+    from infra.local.platform import LocalPlatform
+
+    with LocalPlatform(token="t-1", data_dir=tmp_path, schedules=False) as first:
+        created = httpx.post(
+            f"{first.base_url}/v1/alarms",
+            headers={"Authorization": "Bearer t-1"},
+            json={"name": "kept", "severity": "minor"},
+        ).json()["alarm"]
+    assert (tmp_path / "dynamodb.json").is_file()
+    with LocalPlatform(token="t-2", data_dir=tmp_path, schedules=False) as second:
+        got = httpx.get(
+            f"{second.base_url}/v1/alarms/{created['id']}", headers={"Authorization": "Bearer t-2"}
+        )
+    assert got.status_code == 200 and got.json()["alarm"] == created

@@ -10,10 +10,10 @@ from tests import support
 def dynamodb():
     """The catalog's tables in moto (the conformance tier runs the same tests on DynamoDB Local)."""
     with mock_aws():
-        aws.client.cache_clear()
+        aws.reset_clients()
         support.create_tables(boto3.client("dynamodb"))
         yield boto3.client("dynamodb")
-    aws.client.cache_clear()
+    aws.reset_clients()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 from omp.domain.errors import Conflict, DomainError, TransientError
@@ -18,8 +19,19 @@ _THROTTLING = {
 }
 
 
-@functools.cache
 def client(service: str) -> Any:
+    """A client per service and endpoint: a new endpoint (a restarted local runtime, a test's
+    emulator) gets a new client instead of a stale one."""
+    variable = f"AWS_ENDPOINT_URL_{service.upper()}"
+    return _client(service, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get(variable))
+
+
+def reset_clients() -> None:
+    _client.cache_clear()
+
+
+@functools.cache
+def _client(service: str, endpoint: str | None, service_endpoint: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
