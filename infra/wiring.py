@@ -209,6 +209,27 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=30,
     ),
     Function(
+        name="create-integration-key",
+        service="security",
+        handler="security/create_integration_key",
+        trigger=HttpRoute("POST", "/v1/integration-keys", "keys:write"),
+        tables={"security": "write"},
+    ),
+    Function(
+        name="list-integration-keys",
+        service="security",
+        handler="security/list_integration_keys",
+        trigger=HttpRoute("GET", "/v1/integration-keys", "keys:read"),
+        tables={"security": "read"},
+    ),
+    Function(
+        name="revoke-integration-key",
+        service="security",
+        handler="security/revoke_integration_key",
+        trigger=HttpRoute("DELETE", "/v1/integration-keys/{key_id}", "keys:write"),
+        tables={"security": "write"},
+    ),
+    Function(
         name="get-openapi",
         service="security",
         handler="security/get_openapi",

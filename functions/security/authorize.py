@@ -34,6 +34,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "context": {
             "principal": principal.id,
             "roles": ",".join(sorted(principal.roles)),
+            "source": principal.attributes.get("source", ""),  # an integration key's scope
             "stage": env.get("OMP_STAGE") or "",
         },
     }

@@ -51,7 +51,7 @@ def restore(session: Session, tables: dict[str, str], data_dir: Path) -> int:
         if physical is None:
             continue
         for start in range(0, len(items), 25):
-            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            requests: list[Any] = [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
             ddb.batch_write_item(RequestItems={physical: requests})
             count += len(requests)
     return count

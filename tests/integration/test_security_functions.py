@@ -35,7 +35,12 @@ def test_known_key_is_allowed_for_the_whole_api_with_roles_in_context(seeded):
     statement = result["policyDocument"]["Statement"][0]
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*"
-    assert result["context"] == {"principal": "ops-bot", "roles": "operator", "stage": "test"}
+    assert result["context"] == {
+        "principal": "ops-bot",
+        "roles": "operator",
+        "source": "",
+        "stage": "test",
+    }
 
 
 @pytest.mark.parametrize(

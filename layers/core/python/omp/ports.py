@@ -50,3 +50,15 @@ class ApiKeyStore(Protocol):
     def find(self, key_hash: str) -> dict[str, Any] | None: ...
 
     def put(self, key_hash: str, record: dict[str, Any]) -> None: ...
+
+
+class IntegrationKeyStore(ApiKeyStore, Protocol):
+    def create(self, key_hash: str, record: dict[str, Any]) -> None:
+        """Store a new key and its id pointer together; `Conflict` if either exists."""
+
+    def get(self, key_id: str) -> dict[str, Any] | None: ...
+
+    def list(self, limit: int, next_token: str | None) -> Page[dict[str, Any]]: ...
+
+    def revoke(self, key_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Mark revoked (idempotent); `NotFound` for an unknown id. Returns the record."""

@@ -17,7 +17,8 @@ from omp.adapters.dynamo import (
     to_item,
 )
 from omp.domain.audit import AuditEntry, AuditQuery
-from omp.domain.pagination import Page
+from omp.domain.errors import NotFound
+from omp.domain.pagination import Page, decode_token, encode_token
 
 _AUDIT_FIELDS = set(AuditEntry.model_fields)
 
@@ -75,15 +76,18 @@ class DynamoAuditLog:
 
 
 class DynamoApiKeyStore:
+    """Keys by hash (what the authorizer reads), a pointer by id (what revoke reads), and the
+    listing index gsi1 `INTEGRATION_KEYS` / `<created_at>#<id>`."""
+
     def __init__(self, table: str) -> None:
         self.table = table
 
+    @staticmethod
+    def _key(key_hash: str) -> dict[str, Any]:
+        return {"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": "K"}}
+
     def find(self, key_hash: str) -> dict[str, Any] | None:
-        item = call(
-            "get_item",
-            TableName=self.table,
-            Key={"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": "K"}},
-        ).get("Item")
+        item = call("get_item", TableName=self.table, Key=self._key(key_hash)).get("Item")
         return from_item(item) if item else None
 
     def put(self, key_hash: str, record: dict[str, Any]) -> None:
@@ -92,3 +96,81 @@ class DynamoApiKeyStore:
             TableName=self.table,
             Item=to_item({"pk": f"APIKEY#{key_hash}", "sk": "K", **record}),
         )
+
+    def create(self, key_hash: str, record: dict[str, Any]) -> None:
+        listed = {"gsi1pk": "INTEGRATION_KEYS", "gsi1sk": f"{record['created_at']}#{record['id']}"}
+        item = {"pk": f"APIKEY#{key_hash}", "sk": "K", **record, **listed}
+        pointer = {"pk": f"IKEY#{record['id']}", "sk": "K", "key_hash": key_hash}
+        new = "attribute_not_exists(pk)"
+        call(
+            "transact_write_items",
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item(item),
+                        "ConditionExpression": new,
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item(pointer),
+                        "ConditionExpression": new,
+                    }
+                },
+            ],
+        )
+
+    def _hash_of(self, key_id: str) -> str | None:
+        key = {"pk": {"S": f"IKEY#{key_id}"}, "sk": {"S": "K"}}
+        item = call("get_item", TableName=self.table, Key=key).get("Item")
+        return str(from_item(item)["key_hash"]) if item else None
+
+    def get(self, key_id: str) -> dict[str, Any] | None:
+        key_hash = self._hash_of(key_id)
+        return self.find(key_hash) if key_hash else None
+
+    def list(self, limit: int, next_token: str | None) -> Page[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "INTEGRATION_KEYS"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if next_token:
+            kwargs["ExclusiveStartKey"] = decode_token(next_token, required_keys=("k",))["k"]
+        page = call("query", **kwargs)
+        last = page.get("LastEvaluatedKey")
+        return Page(
+            [from_item(i) for i in page.get("Items", [])],
+            encode_token({"k": last}) if last else None,
+        )
+
+    def revoke(self, key_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        key_hash = self._hash_of(key_id)
+        if key_hash is None:
+            raise NotFound(f"integration key {key_id} does not exist", code="KEY_NOT_FOUND")
+        names = {f"#{k}": k for k in changes}
+        values = to_item({f":{k}": v for k, v in changes.items()} | {":no": False})
+        try:
+            result = call(
+                "update_item",
+                TableName=self.table,
+                Key=self._key(key_hash),
+                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
+                ConditionExpression="attribute_exists(pk) AND #revoked = :no",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as failed:
+            if failed.item:  # already revoked: revoking again changes nothing
+                return from_item(failed.item)
+            raise NotFound(
+                f"integration key {key_id} does not exist", code="KEY_NOT_FOUND"
+            ) from failed
+        return from_item(result["Attributes"])

@@ -123,3 +123,28 @@ class MemoryApiKeyStore:
 
     def put(self, key_hash: str, record: dict[str, Any]) -> None:
         self.keys[key_hash] = record
+
+    def create(self, key_hash: str, record: dict[str, Any]) -> None:
+        if key_hash in self.keys or self.get(record["id"]) is not None:
+            raise Conflict("key exists", code="KEY_EXISTS")
+        self.keys[key_hash] = dict(record)
+
+    def get(self, key_id: str) -> dict[str, Any] | None:
+        return next((r for r in self.keys.values() if r.get("id") == key_id), None)
+
+    def list(self, limit: int, next_token: str | None) -> Page[dict[str, Any]]:
+        records = sorted(
+            (r for r in self.keys.values() if "id" in r),
+            key=lambda r: (r["created_at"], r["id"]),
+            reverse=True,
+        )
+        chunk, token = _page(records, limit, next_token)
+        return Page(chunk, token)
+
+    def revoke(self, key_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        record = self.get(key_id)
+        if record is None:
+            raise NotFound(f"integration key {key_id} does not exist", code="KEY_NOT_FOUND")
+        if not record.get("revoked"):
+            record.update(changes)
+        return record

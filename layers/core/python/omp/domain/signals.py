@@ -50,3 +50,7 @@ class Signal:
 
 class UnparseablePayload(ValueError):
     """A payload that no retry can fix: it goes to the DLQ with this reason."""
+
+
+# The sources a webhook or integration key can name (`/v1/ingest/{source}`).
+INGEST_SOURCES = ("cloudwatch", "alertmanager", "grafana", "pagerduty", "generic")

@@ -127,7 +127,8 @@ def principal_of(event: dict[str, Any]) -> Principal:
     if not principal_id:
         raise Unauthorized("no authenticated principal on the request")
     roles = frozenset(r for r in str(context.get("roles", "")).split(",") if r)
-    return Principal(id=str(principal_id), roles=roles)
+    attributes = {"source": str(context["source"])} if context.get("source") else {}
+    return Principal(id=str(principal_id), roles=roles, attributes=attributes)
 
 
 def _raw_body(event: dict[str, Any]) -> bytes:

@@ -46,7 +46,10 @@ def authenticate(token: str, *, keys: ApiKeyStore, verify_jwt: JwtVerifier | Non
     record = keys.find(hash_key(token))
     if record is None or record.get("revoked"):
         raise Unauthorized("unknown or revoked key")
-    return Principal(id=str(record["principal"]), roles=frozenset(record.get("roles", [])))
+    attributes = {"source": str(record["source"])} if record.get("source") else {}
+    return Principal(
+        id=str(record["principal"]), roles=frozenset(record.get("roles", [])), attributes=attributes
+    )
 
 
 def store_key(
