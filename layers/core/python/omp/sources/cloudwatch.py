@@ -114,7 +114,7 @@ def _from_alarm_data(
     region: str | None,
 ) -> Signal:
     """`detail` of the EventBridge event and `alarmData` of the Lambda action share a shape."""
-    alarm_arn = "".join(alarm_arn.split())
+    alarm_arn = _clean_arn(alarm_arn)
     arn_region, arn_account = _arn_parts(alarm_arn)
     account = account or arn_account
     region = region or arn_region
@@ -247,7 +247,7 @@ def _from_sns_message(message: object, where: str) -> Signal:
 def _from_alarm_notification(body: dict[str, Any], where: str) -> Signal:
     """The JSON CloudWatch publishes to SNS: AlarmName, AlarmArn, NewStateValue, Trigger, ..."""
     name = require_str(body, "AlarmName", where)
-    alarm_arn = "".join(require_str(body, "AlarmArn", where).split())
+    alarm_arn = _clean_arn(require_str(body, "AlarmArn", where))
     status = _status(body.get("NewStateValue"), f"{where}.NewStateValue")
     observed_at = parse_time(body.get("StateChangeTime"), f"{where}.StateChangeTime")
     region, arn_account = _arn_parts(alarm_arn)  # `Region` is a display name ("EU - Ireland")
@@ -362,6 +362,12 @@ def _severity(tag: str | None, description: str) -> SignalSeverity:
     if match and match.group(1).lower() in SEVERITY_ALIASES:
         return SEVERITY_ALIASES[match.group(1).lower()]
     return DEFAULT_SEVERITY
+
+
+def _clean_arn(arn: str) -> str:
+    """Drop whitespace before the alarm name (AWS doc samples show "us-east-1: 4444...")."""
+    prefix, sep, name = arn.partition(":alarm:")
+    return "".join(prefix.split()) + sep + name if sep else arn.strip()
 
 
 def _arn_parts(alarm_arn: str) -> tuple[str | None, str | None]:
