@@ -10,8 +10,10 @@ so handler code never hard-codes a name.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Literal
 
 Access = Literal["read", "write"]
@@ -431,3 +433,89 @@ def validate() -> None:
             raise ValueError(f"queue rule {queue} on {bus}: unknown queue or bus")
     if sum(isinstance(fn.trigger, Authorizer) for fn in FUNCTIONS) != 1:
         raise ValueError("exactly one authorizer function is required")
+
+
+# --------------------------------------------------------------------------------------------
+# The catalog as one value
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A catalog module as one value: the CDK stacks and the local runtime are built from it, from
+    this module or from a small test catalog (tests exercise code paths no production function
+    uses yet)."""
+
+    tables: tuple[Table, ...]
+    queues: tuple[Queue, ...]
+    buses: tuple[Bus, ...]
+    topics: tuple[Topic, ...]
+    buckets: tuple[Bucket, ...]
+    state_machines: tuple[StateMachine, ...]
+    functions: tuple[Function, ...]
+    queue_rules: tuple[tuple[str, str, Mapping[str, object]], ...]
+
+    @classmethod
+    def from_module(cls, module: ModuleType | str = __name__) -> Catalog:
+        """Read a catalog module (this one by default), after its own `validate()` if it has one;
+        every collection but FUNCTIONS may be left out."""
+        mod = importlib.import_module(module) if isinstance(module, str) else module
+        check = getattr(mod, "validate", None)
+        if callable(check):
+            check()
+        return cls(
+            tables=tuple(getattr(mod, "TABLES", ())),
+            queues=tuple(getattr(mod, "QUEUES", ())),
+            buses=tuple(getattr(mod, "BUSES", ())),
+            topics=tuple(getattr(mod, "TOPICS", ())),
+            buckets=tuple(getattr(mod, "BUCKETS", ())),
+            state_machines=tuple(getattr(mod, "STATE_MACHINES", ())),
+            functions=tuple(mod.FUNCTIONS),
+            queue_rules=tuple(getattr(mod, "QUEUE_RULES", ())),
+        )
+
+    def table(self, name: str) -> Table:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(name)
+
+    def queue(self, name: str) -> Queue:
+        for queue in self.queues:
+            if queue.name == name:
+                return queue
+        raise KeyError(name)
+
+    def function(self, name: str) -> Function:
+        for fn in self.functions:
+            if fn.name == name:
+                return fn
+        raise KeyError(name)
+
+    def services(self) -> list[str]:
+        """Services that have functions, in the order of SERVICES."""
+        used = {fn.service for fn in self.functions}
+        return [s for s in SERVICES if s in used]
+
+    def authorizer(self) -> Function | None:
+        found = [fn for fn in self.functions if isinstance(fn.trigger, Authorizer)]
+        if len(found) > 1:
+            raise ValueError("exactly one authorizer function is allowed")
+        return found[0] if found else None
+
+    def check(self) -> None:
+        """Checks the stacks rely on, beyond a catalog module's `validate()`."""
+        for fn in self.functions:
+            trigger = fn.trigger
+            if isinstance(trigger, QueueTrigger):
+                queue = self.queue(trigger.queue)
+                if fn.timeout_s > queue.visibility_timeout_s:
+                    raise ValueError(
+                        f"{fn.name}: timeout {fn.timeout_s}s exceeds the visibility timeout "
+                        f"{queue.visibility_timeout_s}s of queue {queue.name} (SQS rejects it)"
+                    )
+        if (
+            any(isinstance(fn.trigger, HttpRoute) for fn in self.functions)
+            and not self.authorizer()
+        ):
+            raise ValueError("HTTP routes need the authorizer function")

@@ -19,7 +19,6 @@ from boto3.session import Session
 
 from infra import wiring
 from infra.local import names
-from infra.local.catalog import Catalog
 from infra.local.patterns import matches as pattern_matches
 from infra.local.resources import Resources, create_queue
 
@@ -43,7 +42,7 @@ class BadEvent(ValueError):
 
 
 class EventRouter:
-    def __init__(self, catalog: Catalog, session: Session, resources: Resources) -> None:
+    def __init__(self, catalog: wiring.Catalog, session: Session, resources: Resources) -> None:
         self.catalog = catalog
         self.resources = resources
         self._events = session.client("events")
@@ -91,9 +90,7 @@ class EventRouter:
     def bus_name(self, given: str | None, source: str) -> str:
         """Physical bus for a posted event; without one, `aws.*` goes to default, else platform."""
         if not given:
-            logical = (
-                self.catalog.default_bus if source.startswith("aws.") else self.catalog.platform_bus
-            )
+            logical = wiring.DEFAULT_BUS if source.startswith("aws.") else wiring.PLATFORM_BUS
             return self.resources.buses.get(logical, "default")
         name = given.rsplit("/", 1)[-1] if given.startswith("arn:") else given
         return self.resources.buses.get(name, name)

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from infra import wiring
 from infra.local import apigw, names
-from infra.local.catalog import Catalog
 from infra.local.events import BadEvent
 from infra.local.invoker import HandlerError
 
@@ -38,7 +37,7 @@ persistAuthorization: true});</script></body></html>
 class Backend(Protocol):
     """What the gateway needs from the platform."""
 
-    catalog: Catalog
+    catalog: wiring.Catalog
 
     def invoke(self, name: str, event: Any, source: str = "invoke") -> Any: ...
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from infra import wiring
 from infra.local import names
-from infra.local.catalog import Catalog
 from omp.runtime import env
 
 log = logging.getLogger("omp.local")
@@ -78,8 +77,14 @@ Listener = Callable[[Invocation], None]
 
 
 class Invoker:
-    def __init__(self, catalog: Catalog, environments: dict[str, dict[str, str]]) -> None:
+    def __init__(
+        self,
+        catalog: wiring.Catalog,
+        environments: dict[str, dict[str, str]],
+        functions_dir: Path,
+    ) -> None:
         self.catalog = catalog
+        self.functions_dir = functions_dir  # where `functions/<handler>.py` live
         self.environments = environments
         self.history: collections.deque[Invocation] = collections.deque(maxlen=2000)
         self._modules: dict[str, ModuleType] = {}
@@ -94,7 +99,7 @@ class Invoker:
         with self._lock:
             module = self._modules.get(fn.handler)
             if module is None:
-                path = self.catalog.functions_dir / f"{fn.handler}.py"
+                path = self.functions_dir / f"{fn.handler}.py"
                 module = _load(path, "omp_local_fn_" + fn.handler.replace("/", "__"))
                 self._modules[fn.handler] = module
         handler = getattr(module, "lambda_handler", None)

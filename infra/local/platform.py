@@ -23,7 +23,6 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from infra import wiring
 from infra.local import lambdas, names, patterns, resources, snapshot, stepfunctions
-from infra.local.catalog import REPO_ROOT, Catalog
 from infra.local.events import EventRouter
 from infra.local.gateway import Gateway, GatewayServer
 from infra.local.invoker import Invocation, Invoker
@@ -34,6 +33,7 @@ log = logging.getLogger("omp.local")
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 SeedApiKey = Callable[..., Any]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _default_seed(**kwargs: Any) -> Any:
@@ -47,7 +47,7 @@ class LocalPlatform:
 
     def __init__(
         self,
-        catalog: Catalog | ModuleType | str = "infra.wiring",
+        catalog: wiring.Catalog | ModuleType | str = "infra.wiring",
         *,
         functions_dir: Path | None = None,
         token: str | None = None,
@@ -59,8 +59,9 @@ class LocalPlatform:
         persist: bool = True,
     ) -> None:
         self.catalog = (
-            catalog if isinstance(catalog, Catalog) else Catalog.from_module(catalog, functions_dir)
+            catalog if isinstance(catalog, wiring.Catalog) else wiring.Catalog.from_module(catalog)
         )
+        self.functions_dir = functions_dir or REPO_ROOT / "functions"
         self.token = token or secrets.token_urlsafe(32)
         self.host = host
         self.data_dir = (data_dir or REPO_ROOT / ".local").resolve()
@@ -102,7 +103,7 @@ class LocalPlatform:
             restored = snapshot.restore(self.session, self.resources.tables, self.data_dir)
             log.info("restored %d DynamoDB items from %s", restored, self.data_dir / snapshot.FILE)
         environments = resources.function_environments(self.catalog, self.resources)
-        self.invoker = Invoker(self.catalog, environments)
+        self.invoker = Invoker(self.catalog, environments, self.functions_dir)
         lambdas.install()
         patterns.install()
         stepfunctions.install()

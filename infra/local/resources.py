@@ -13,7 +13,6 @@ from boto3.session import Session
 
 from infra import wiring
 from infra.local import names
-from infra.local.catalog import Catalog
 
 log = logging.getLogger("omp.local")
 
@@ -65,13 +64,13 @@ class Resources:
             raise KeyError(f"unknown {kind} {name!r}") from None
 
 
-def create_all(catalog: Catalog, session: Session) -> Resources:
-    res = Resources(buses={catalog.default_bus: "default"})
+def create_all(catalog: wiring.Catalog, session: Session) -> Resources:
+    res = Resources(buses={wiring.DEFAULT_BUS: "default"})
     _create_tables(catalog, session, res)
     _create_queues(catalog, session, res)
     events = session.client("events")
     for bus in catalog.buses:
-        if bus.name == catalog.default_bus:
+        if bus.name == wiring.DEFAULT_BUS:
             continue
         res.buses[bus.name] = names.physical(bus.name)
         events.create_event_bus(Name=res.buses[bus.name])
@@ -87,7 +86,7 @@ def create_all(catalog: Catalog, session: Session) -> Resources:
     return res
 
 
-def _create_tables(catalog: Catalog, session: Session, res: Resources) -> None:
+def _create_tables(catalog: wiring.Catalog, session: Session, res: Resources) -> None:
     """Tables exactly as the catalog's `create_table_request` describes them (TTL included)."""
     ddb = session.client("dynamodb")
     for table in catalog.tables:
@@ -125,7 +124,7 @@ def create_queue(
     return url, arn, dlq_url
 
 
-def _create_queues(catalog: Catalog, session: Session, res: Resources) -> None:
+def _create_queues(catalog: wiring.Catalog, session: Session, res: Resources) -> None:
     for queue in catalog.queues:
         url, arn, dlq_url = create_queue(
             session, names.physical(queue.name), queue.visibility_timeout_s, queue.max_receive_count
@@ -142,7 +141,7 @@ def _dummy_zip() -> bytes:
     return buf.getvalue()
 
 
-def _create_functions(catalog: Catalog, session: Session, res: Resources) -> None:
+def _create_functions(catalog: wiring.Catalog, session: Session, res: Resources) -> None:
     """One moto Lambda function per catalog function; its invoke is routed in-process."""
     iam = session.client("iam")
     role_arn = iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=json.dumps(_ASSUME))[
@@ -186,7 +185,7 @@ def resolve_definition(definition: Any, functions: dict[str, str]) -> Any:
     return definition
 
 
-def _create_state_machines(catalog: Catalog, session: Session, res: Resources) -> None:
+def _create_state_machines(catalog: wiring.Catalog, session: Session, res: Resources) -> None:
     if not catalog.state_machines:
         return
     iam = session.client("iam")
@@ -201,5 +200,5 @@ def _create_state_machines(catalog: Catalog, session: Session, res: Resources) -
         )["stateMachineArn"]
 
 
-def function_environments(catalog: Catalog, res: Resources) -> dict[str, dict[str, str]]:
-    return {fn.name: catalog.environment(fn, res.resolve, names.STAGE) for fn in catalog.functions}
+def function_environments(catalog: wiring.Catalog, res: Resources) -> dict[str, dict[str, str]]:
+    return {fn.name: wiring.environment(fn, res.resolve, names.STAGE) for fn in catalog.functions}

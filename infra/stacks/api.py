@@ -11,11 +11,11 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra import wiring
-from infra.stacks.catalog import Catalog
 from infra.stacks.config import StageConfig
 from infra.stacks.foundation import cid
 from infra.stacks.nag import ack
 from infra.stacks.naming import Names
+from infra.wiring import Catalog
 
 PUBLIC = "public"
 AUTHORIZER_CACHE_S = 300

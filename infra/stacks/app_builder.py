@@ -9,13 +9,13 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra import wiring
 from infra.stacks.api import ApiStack
-from infra.stacks.catalog import Catalog
 from infra.stacks.config import StageConfig
 from infra.stacks.foundation import FoundationStack
 from infra.stacks.network import NetworkStack
 from infra.stacks.observability import ObservabilityStack
 from infra.stacks.service import NetworkRefs, ServiceStack
 from infra.stacks.workflows import WorkflowsStack
+from infra.wiring import Catalog
 
 # Feature flags this app relies on (set here unless cdk.json sets them):
 FEATURE_FLAGS = {
@@ -51,8 +51,7 @@ def build(
         if app.node.try_get_context(flag) is None:
             app.node.set_context(flag, value)
     if catalog is None:
-        wiring.validate()
-        catalog = Catalog.from_module(wiring)
+        catalog = Catalog.from_module(wiring)  # runs wiring.validate()
     catalog.check()
     prefix = f"omp-{config.stage}"
     tags = {"project": "om-platform", "stage": config.stage}

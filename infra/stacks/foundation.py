@@ -18,9 +18,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import wiring
-from infra.stacks.catalog import Catalog
 from infra.stacks.config import StageConfig
 from infra.stacks.naming import Names
+from infra.wiring import Catalog
 
 ROLES = ("admin", "operator", "viewer", "integration")
 

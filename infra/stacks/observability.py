@@ -10,11 +10,11 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.stacks.catalog import Catalog
 from infra.stacks.config import StageConfig
 from infra.stacks.foundation import cid
 from infra.stacks.naming import Names
 from infra.stacks.service import ALARMS_TOPIC
+from infra.wiring import Catalog
 
 PERIOD = cdk.Duration.minutes(5)
 

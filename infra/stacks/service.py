@@ -30,12 +30,12 @@ from constructs import Construct
 
 from infra import wiring
 from infra.stacks import bundling
-from infra.stacks.catalog import Catalog
 from infra.stacks.config import StageConfig
 from infra.stacks.foundation import IDEMPOTENCY_TABLE, cid, event_pattern, exact_pattern
 from infra.stacks.nag import ack
 from infra.stacks.naming import Names
 from infra.stacks.network import NetworkStack
+from infra.wiring import Catalog
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64

@@ -18,11 +18,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.stacks.catalog import Catalog
 from infra.stacks.config import StageConfig
 from infra.stacks.foundation import cid
 from infra.stacks.nag import ack
 from infra.stacks.naming import Names
+from infra.wiring import Catalog
 
 FN_PREFIX = "fn:"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from infra import wiring as w
-from infra.stacks.catalog import Catalog
+from infra.wiring import Catalog
 
 RUNBOOK = {
     "StartAt": "Diagnose",

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from infra import wiring
-from infra.stacks.catalog import Catalog
 from infra.stacks.naming import Names
+from infra.wiring import Catalog
 from tests.infra.synth import Synth
 
 WRITE_ACTIONS = {

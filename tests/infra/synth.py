@@ -15,8 +15,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 import aws_cdk as cdk
 
 from infra.stacks.app_builder import Platform, build
-from infra.stacks.catalog import Catalog
 from infra.stacks.config import SKIP_DEPS_BUNDLING
+from infra.wiring import Catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 

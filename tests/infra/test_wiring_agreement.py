@@ -6,7 +6,7 @@ import copy
 import dataclasses
 
 from infra import wiring
-from infra.stacks.catalog import Catalog
+from infra.wiring import Catalog
 from tests.infra.catalogs import with_function
 from tests.infra.checks import check_functions
 from tests.infra.synth import Synth
