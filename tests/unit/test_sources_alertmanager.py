@@ -140,7 +140,10 @@ BAD = {
     "labels-not-object": (_alert0(labels=["a"]), "labels"),
     "label-value-object": (_alert0(labels={"alertname": {"x": 1}}), "labels.alertname"),
     "no-alertname": (
-        _am(lambda p: [a["labels"].pop("alertname") for a in p["alerts"]] and p.update(commonLabels={})),
+        _am(
+            lambda p: [a["labels"].pop("alertname") for a in p["alerts"]]
+            and p.update(commonLabels={})
+        ),
         "alertname",
     ),
     "fingerprint-not-string": (_alert0(fingerprint=12), "fingerprint"),
@@ -169,7 +172,9 @@ def test_grafana_sample():
     assert memory.severity is SignalSeverity.WARNING  # no severity label
     assert memory.resource is None
     assert memory.message == "This alert was triggered for zone us-1"
-    assert memory.observed_at == datetime(2021, 10, 12, 9, 51, 3, 157076, tzinfo=timezone(timedelta(hours=2)))
+    assert memory.observed_at == datetime(
+        2021, 10, 12, 9, 51, 3, 157076, tzinfo=timezone(timedelta(hours=2))
+    )
     assert memory.observed_at.utcoffset() == timedelta(0)
     assert memory.ends_at is None
     assert memory.group_key == "{}:{}"
@@ -182,7 +187,9 @@ def test_grafana_sample():
     }
     assert memory.annotations["value_B"] == "44.23943737541908"
     assert memory.annotations["value_C"] == "1"
-    assert memory.annotations["silence_url"].startswith("https://play.grafana.org/alerting/silence/new")
+    assert memory.annotations["silence_url"].startswith(
+        "https://play.grafana.org/alerting/silence/new"
+    )
     assert "dashboard_url" not in memory.annotations  # empty in the payload
 
 
@@ -200,7 +207,10 @@ GRAFANA_BAD = {
     "alerts-empty": (_gf(lambda p: p.update(alerts=[])), "empty"),
     "values-not-object": (_gf(lambda p: p["alerts"][0].update(values=[1])), "values"),
     "value-nested": (_gf(lambda p: p["alerts"][0].update(values={"B": {"x": 1}})), "values.B"),
-    "dashboard-url-not-string": (_gf(lambda p: p["alerts"][0].update(dashboardURL=3)), "dashboardURL"),
+    "dashboard-url-not-string": (
+        _gf(lambda p: p["alerts"][0].update(dashboardURL=3)),
+        "dashboardURL",
+    ),
     "no-starts-at": (_gf(lambda p: p["alerts"][1].pop("startsAt")), r"alerts\[1\].startsAt"),
     "not-an-object": (None, "JSON object"),
 }

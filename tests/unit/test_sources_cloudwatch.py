@@ -104,12 +104,16 @@ def test_insufficient_data_is_unknown():
 
 def test_configuration_change_events_are_refused():
     with pytest.raises(UnparseablePayload, match="detail-type"):
-        cloudwatch.normalise(load("cloudwatch_eventbridge_configuration_change_not_a_state_change.json"))
+        cloudwatch.normalise(
+            load("cloudwatch_eventbridge_configuration_change_not_a_state_change.json")
+        )
 
 
 def test_sns_lambda_record_carrying_an_alarm_notification():
     [signal] = cloudwatch.normalise(load("cloudwatch_sns_lambda_event.json"))
-    assert signal.fingerprint == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-queue-backlog"
+    assert (
+        signal.fingerprint == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-queue-backlog"
+    )
     assert signal.status is SignalStatus.FIRING
     assert signal.name == "orders-queue-backlog"
     assert signal.severity is SignalSeverity.CRITICAL
@@ -148,7 +152,10 @@ def test_bare_alarm_notification_message_is_accepted():
 
 def test_lambda_action_metric_alarm():
     [signal] = cloudwatch.normalise(load("cloudwatch_lambda_action_metric.json"))
-    assert signal.fingerprint == "arn:aws:cloudwatch:us-east-1:444455556666:alarm:lambda-demo-metric-alarm"
+    assert (
+        signal.fingerprint
+        == "arn:aws:cloudwatch:us-east-1:444455556666:alarm:lambda-demo-metric-alarm"
+    )
     assert signal.status is SignalStatus.FIRING
     assert signal.name == "lambda-demo-metric-alarm"
     assert signal.message == "test"
@@ -161,7 +168,9 @@ def test_lambda_action_metric_alarm():
 
 def test_lambda_action_composite_alarm():
     [signal] = cloudwatch.normalise(load("cloudwatch_lambda_action_composite.json"))
-    assert signal.fingerprint == "arn:aws:cloudwatch:us-east-1:111122223333:alarm:SuppressionDemo.Main"
+    assert (
+        signal.fingerprint == "arn:aws:cloudwatch:us-east-1:111122223333:alarm:SuppressionDemo.Main"
+    )
     assert signal.status is SignalStatus.UNKNOWN
     assert signal.labels["alarm_kind"] == "composite"
     assert signal.resource == signal.fingerprint
@@ -169,10 +178,15 @@ def test_lambda_action_composite_alarm():
 
 def test_lambda_action_tolerates_the_documented_spaces_in_times_and_arns():
     payload = load("cloudwatch_lambda_action_metric.json")
-    payload["alarmArn"] = "arn:aws:cloudwatch:us-east-1: 444455556666:alarm:lambda-demo-metric-alarm"
+    payload["alarmArn"] = (
+        "arn:aws:cloudwatch:us-east-1: 444455556666:alarm:lambda-demo-metric-alarm"
+    )
     payload["alarmData"]["state"]["timestamp"] = "2023-08-04T12: 36: 15.490+0000"
     [signal] = cloudwatch.normalise(payload)
-    assert signal.fingerprint == "arn:aws:cloudwatch:us-east-1:444455556666:alarm:lambda-demo-metric-alarm"
+    assert (
+        signal.fingerprint
+        == "arn:aws:cloudwatch:us-east-1:444455556666:alarm:lambda-demo-metric-alarm"
+    )
     assert signal.observed_at == datetime(2023, 8, 4, 12, 36, 15, 490000, tzinfo=UTC)
 
 
@@ -191,14 +205,19 @@ def test_lambda_action_tolerates_the_documented_spaces_in_times_and_arns():
             {"LoadBalancer": "app/lb/1", "TargetGroup": "targetgroup/tg/2"},
             "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/2",
         ),
-        ({"StateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:x"}, "arn:aws:states:us-east-1:1:stateMachine:x"),
+        (
+            {"StateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:x"},
+            "arn:aws:states:us-east-1:1:stateMachine:x",
+        ),
         ({"Currency": "USD"}, "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServerCpuTooHigh"),
         ({}, "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServerCpuTooHigh"),
     ],
 )
 def test_resource_from_dimensions(dimensions, expected):
     event = load("cloudwatch_eventbridge_single_metric.json")
-    event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] = dimensions
+    event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] = (
+        dimensions
+    )
     [signal] = cloudwatch.normalise(event)
     assert signal.resource == expected
     assert {k for k in signal.labels if k.startswith("dim_")} == {f"dim_{k}" for k in dimensions}
@@ -248,18 +267,40 @@ BAD = {
     "eb-detail-not-object": (_eb(lambda e: e.update(detail=[1])), "detail"),
     "eb-no-alarm-name": (_eb(lambda e: e["detail"].pop("alarmName")), "alarmName"),
     "eb-no-state": (_eb(lambda e: e["detail"].pop("state")), "state"),
-    "eb-bad-state-value": (_eb(lambda e: e["detail"]["state"].update(value="BROKEN")), "state.value"),
+    "eb-bad-state-value": (
+        _eb(lambda e: e["detail"]["state"].update(value="BROKEN")),
+        "state.value",
+    ),
     "eb-no-timestamp": (_eb(lambda e: e["detail"]["state"].pop("timestamp")), "timestamp"),
-    "eb-bad-timestamp": (_eb(lambda e: e["detail"]["state"].update(timestamp="yesterday")), "timestamp"),
-    "eb-metrics-not-list": (_eb(lambda e: e["detail"]["configuration"].update(metrics={})), "metrics"),
-    "eb-no-metrics-no-rule": (_eb(lambda e: e["detail"]["configuration"].update(metrics=[])), "neither"),
-    "eb-metric-not-object": (_eb(lambda e: e["detail"]["configuration"].update(metrics=["m"])), r"metrics\[0\]"),
+    "eb-bad-timestamp": (
+        _eb(lambda e: e["detail"]["state"].update(timestamp="yesterday")),
+        "timestamp",
+    ),
+    "eb-metrics-not-list": (
+        _eb(lambda e: e["detail"]["configuration"].update(metrics={})),
+        "metrics",
+    ),
+    "eb-no-metrics-no-rule": (
+        _eb(lambda e: e["detail"]["configuration"].update(metrics=[])),
+        "neither",
+    ),
+    "eb-metric-not-object": (
+        _eb(lambda e: e["detail"]["configuration"].update(metrics=["m"])),
+        r"metrics\[0\]",
+    ),
     "eb-dimension-not-string": (
-        _eb(lambda e: e["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"].update(dimensions={"InstanceId": {}})),
+        _eb(
+            lambda e: e["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"].update(
+                dimensions={"InstanceId": {}}
+            )
+        ),
         "dimensions",
     ),
     "sns-message-not-json": ({"Type": "Notification", "Message": "Hello from SNS!"}, "not JSON"),
-    "sns-message-not-alarm": ({"Type": "Notification", "Message": '{"hello": 1}'}, "not a CloudWatch alarm"),
+    "sns-message-not-alarm": (
+        {"Type": "Notification", "Message": '{"hello": 1}'},
+        "not a CloudWatch alarm",
+    ),
     "sns-no-arn": (_sns(lambda m: m.pop("AlarmArn")), "AlarmArn"),
     "sns-bad-state": (_sns(lambda m: m.update(NewStateValue="ON_FIRE")), "NewStateValue"),
     "sns-no-time": (_sns(lambda m: m.pop("StateChangeTime")), "StateChangeTime"),
@@ -271,7 +312,14 @@ BAD = {
     "records-not-list": ({"Records": "x"}, "Records"),
     "records-no-sns": ({"Records": [{"EventSource": "aws:sns"}]}, "Sns"),
     "records-hello-from-sns": (
-        {"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification", "Message": "Hello from SNS!"}}]},
+        {
+            "Records": [
+                {
+                    "EventSource": "aws:sns",
+                    "Sns": {"Type": "Notification", "Message": "Hello from SNS!"},
+                }
+            ]
+        },
         "not JSON",
     ),
     "action-no-arn": (_action(lambda p: p.pop("alarmArn")), "alarmArn"),
@@ -288,6 +336,8 @@ def test_bad_payloads_are_unparseable_with_a_reason(payload, reason):
         cloudwatch.normalise(copy.deepcopy(payload))
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("cloudwatch_*.json") if "not_a_state" not in p.name))
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in SAMPLES.glob("cloudwatch_*.json") if "not_a_state" not in p.name)
+)
 def test_replay_gives_identical_signals(name):
     assert cloudwatch.normalise(load(name)) == cloudwatch.normalise(load(name))
