@@ -270,3 +270,11 @@ def test_decisions_are_deterministic():
     _, b = run(signals, FLAP)
     assert a == b
     assert isinstance(replace(a[0].state, flapping=True), AlertState)
+
+
+def test_acknowledgements_do_not_count_towards_flapping():
+    signals = [sig(F, 0), sig(A, 1), sig(R, 2), sig(F, 3), sig(A, 4), sig(R, 5)]
+    state, _ = run(signals, FLAP)
+    assert len(state.changes) == 4 and not state.flapping
+    state, _ = run([*signals, sig(F, 6)], FLAP)
+    assert state.flapping

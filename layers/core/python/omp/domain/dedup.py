@@ -66,9 +66,9 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class DedupPolicy:
-    """Defaults: 5 state changes in 30 minutes is flapping (PagerDuty/Opsgenie-style flap
-    detection; Nagios's 20-30 % state-change band over 21 checks is about the same for a
-    1-minute check); 30 minutes without a state change is stable again."""
+    """Defaults: 5 state changes in 30 minutes is flapping (near Nagios's 20 % weighted
+    state change over 21 checks, about 4-5 changes); 30 minutes without a state change is
+    stable again. See docs/noise-reduction.md."""
 
     flap_changes: int = 5
     flap_window: timedelta = timedelta(minutes=30)
@@ -215,6 +215,7 @@ def _state_change(
     new_alarm: bool = False,
     previous_alarm_id: str | None = None,
     restart: bool = False,
+    counts: bool = True,
     expected_version: int | None,
 ) -> Decision:
     """A state change at `at`: clears flapping after a quiet period, records the change,
@@ -222,7 +223,7 @@ def _state_change(
     was_flapping = state.flapping
     ended = was_flapping and at - state.last_change >= policy.flap_quiet
     flapping = was_flapping and not ended
-    changes = _recent((*state.changes, at), at, policy)
+    changes = _recent((*state.changes, at) if counts else state.changes, at, policy)
     started = not flapping and len(changes) >= policy.flap_changes
     flapping = flapping or started
     the_id = alarm_id or state.alarm_id
@@ -416,6 +417,7 @@ def apply(
         now=now,
         policy=policy,
         reason=f"acknowledged in {signal.source}",
+        counts=False,  # a person taking the alert is no sign of instability
         expected_version=state.version,
     )
 
