@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from pydantic import ValidationError
@@ -44,8 +45,8 @@ def _request(matchers=('service="api"',), **kw):
     return CreateSilence.model_validate(body)
 
 
-def _admit(request, active_alarms=(), policy=SilencePolicy()):
-    return policy.admit(
+def _admit(request, active_alarms=(), policy=None):
+    return (policy or SilencePolicy()).admit(
         request, silence_id="sil_1", created_by="me", now=NOW, active_alarms=active_alarms
     )
 
@@ -134,7 +135,7 @@ def test_expiring_with_since_reports_each_silence_once_across_sweeps():
     lead = timedelta(minutes=15)
     sweeps = [NOW + timedelta(minutes=m) for m in range(0, 25, 1)]
     seen = []
-    for prev, now in zip(sweeps, sweeps[1:], strict=False):
+    for prev, now in pairwise(sweeps):
         seen += [(now, x.id) for x in expiring([s], now, lead, since=prev)]
     assert seen == [(NOW + timedelta(minutes=5), "sil_1")]
 
@@ -412,3 +413,17 @@ def test_create_maintenance_window_request():
     with pytest.raises(ValidationFailed) as err:
         broad.to_window(window_id="mwn_2", created_by="me")
     assert err.value.code == "SILENCE_TOO_BROAD"
+
+
+def test_policy_check_treats_blank_reason_as_missing():
+    for comment, ticket in (("  ", None), ("", " "), ("\t", "")):
+        with pytest.raises(ValidationFailed) as err:
+            SilencePolicy().check(
+                parse_matchers('service="api"'),
+                starts_at=NOW,
+                ends_at=NOW + H,
+                comment=comment,
+                ticket=ticket,
+                now=NOW,
+            )
+        assert err.value.code == "SILENCE_REASON_REQUIRED"
