@@ -12,6 +12,8 @@ from tests.e2e.conftest import LocalServer
 
 ROOT = Path(__file__).resolve().parents[2]
 MIN_REQUESTS = 300
+
+
 def test_no_server_errors(local_server: LocalServer, tmp_path: Path) -> None:
     har = tmp_path / "requests.har"
     cmd = [
