@@ -6,7 +6,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -15,6 +14,7 @@ from infra.stacks.config import StageConfig
 from infra.stacks.foundation import cid
 from infra.stacks.nag import ack
 from infra.stacks.naming import Names
+from infra.stacks.telemetry import log_group
 from infra.wiring import Catalog
 
 PUBLIC = "public"
@@ -57,13 +57,8 @@ class ApiStack(cdk.Stack):
         names = Names(config.stage)
         self.stage_name = config.stage
 
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            log_group_name=f"/omp/{config.stage}/api-access",
-            retention=config.log_retention,
-            encryption_key=key,
-            removal_policy=config.removal,
+        access_logs = log_group(
+            self, "AccessLogs", name=f"/omp/{config.stage}/api-access", config=config, key=key
         )
         self.api = apigw.RestApi(
             self,

@@ -18,6 +18,7 @@ from constructs import Construct
 from infra.stacks.config import StageConfig
 from infra.stacks.nag import ack
 from infra.stacks.naming import Names
+from infra.stacks.telemetry import log_group
 
 NEPTUNE_PORT = 8182
 NEPTUNE_ENGINE_VERSION = "1.4.5.1"  # TinkerPop 3.7 line, matching gremlinpython 3.7
@@ -62,13 +63,12 @@ class NetworkStack(cdk.Stack):
                 ),
             ],
         )
-        flow_log_group = logs.LogGroup(
+        flow_log_group = log_group(
             self,
             "FlowLogGroup",
-            log_group_name=f"/omp/{config.stage}/vpc-flow-logs",
-            retention=config.log_retention,
-            encryption_key=key,
-            removal_policy=removal,
+            name=f"/omp/{config.stage}/vpc-flow-logs",
+            config=config,
+            key=key,
         )
         self.vpc.add_flow_log(
             "FlowLog",
@@ -177,13 +177,12 @@ class NetworkStack(cdk.Stack):
             description="OpenSearch fine-grained access control master user (map function roles)",
         )
         search_logs = {
-            kind: logs.LogGroup(
+            kind: log_group(
                 self,
                 f"Search{kind}Logs",
-                log_group_name=f"/omp/{config.stage}/opensearch/{kind.lower()}",
-                retention=config.log_retention,
-                encryption_key=key,
-                removal_policy=removal,
+                name=f"/omp/{config.stage}/opensearch/{kind.lower()}",
+                config=config,
+                key=key,
             )
             for kind in ("App", "Audit", "SearchSlow", "IndexSlow")
         }

@@ -14,6 +14,7 @@ from infra.stacks.config import StageConfig
 from infra.stacks.foundation import cid
 from infra.stacks.naming import Names
 from infra.stacks.service import ALARMS_TOPIC
+from infra.stacks.telemetry import alarm_above_zero
 from infra.wiring import Catalog
 
 PERIOD = cdk.Duration.minutes(5)
@@ -45,17 +46,13 @@ class ObservabilityStack(cdk.Stack):
 
         has_api = catalog.authorizer() is not None
         if has_api:
-            alarm = cloudwatch.Alarm(
+            alarm_above_zero(
                 self,
                 "Api5xxAlarm",
                 alarm_name=f"{names.api}-5xx",
                 metric=api_metric("5XXError"),
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                action=action,
             )
-            alarm.add_alarm_action(action)
 
         dlq_metrics = []
         for spec in catalog.queues:
@@ -68,17 +65,13 @@ class ObservabilityStack(cdk.Stack):
                 label=names.dlq(spec.name),
             )
             dlq_metrics.append(metric)
-            alarm = cloudwatch.Alarm(
+            alarm_above_zero(
                 self,
                 f"Dlq{cid(spec.name)}Alarm",
                 alarm_name=f"{names.dlq(spec.name)}-not-empty",
                 metric=metric,
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                action=action,
             )
-            alarm.add_alarm_action(action)
 
         dashboard = cloudwatch.Dashboard(
             self,

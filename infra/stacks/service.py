@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -21,7 +20,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -35,6 +33,7 @@ from infra.stacks.foundation import IDEMPOTENCY_TABLE, cid, event_pattern, exact
 from infra.stacks.nag import ack
 from infra.stacks.naming import Names
 from infra.stacks.network import NetworkStack
+from infra.stacks.telemetry import alarm_above_zero, log_group
 from infra.wiring import Catalog
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -243,15 +242,10 @@ class ServiceStack(cdk.Stack):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"om-platform {config.stage} function {fn.name}: exactly its catalog entry",
         )
-        log_group = logs.LogGroup(
-            self,
-            f"{base}Logs",
-            log_group_name=f"/aws/lambda/{physical}",
-            retention=config.log_retention,
-            encryption_key=self.key,
-            removal_policy=config.removal,
+        fn_logs = log_group(
+            self, f"{base}Logs", name=f"/aws/lambda/{physical}", config=config, key=self.key
         )
-        log_group.grant_write(role)
+        fn_logs.grant_write(role)
 
         vpc_props: dict[str, object] = {}
         if fn.in_vpc:
@@ -281,7 +275,7 @@ class ServiceStack(cdk.Stack):
             memory_size=fn.memory_mb,
             timeout=cdk.Duration.seconds(fn.timeout_s),
             tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group,
+            log_group=fn_logs,
             logging_format=lambda_.LoggingFormat.JSON,
             role=role,
             environment=wiring.environment(fn, self.resolve_resource, config.stage),
@@ -421,17 +415,13 @@ class ServiceStack(cdk.Stack):
             ("Errors", function.metric_errors(period=cdk.Duration.minutes(5))),
             ("Throttles", function.metric_throttles(period=cdk.Duration.minutes(5))),
         ):
-            alarm = cloudwatch.Alarm(
+            alarm_above_zero(
                 self,
                 f"{base}{metric_name}Alarm",
                 alarm_name=f"{self.names.function(fn.name)}-{metric_name.lower()}",
                 metric=metric,
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                action=action,
             )
-            alarm.add_alarm_action(action)
 
     def _acknowledge(self, fn: wiring.Function, role: iam.Role, findings: list[str]) -> None:
         ack(

@@ -14,7 +14,6 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -22,6 +21,7 @@ from infra.stacks.config import StageConfig
 from infra.stacks.foundation import cid
 from infra.stacks.nag import ack
 from infra.stacks.naming import Names
+from infra.stacks.telemetry import log_group
 from infra.wiring import Catalog
 
 FN_PREFIX = "fn:"
@@ -70,13 +70,12 @@ class WorkflowsStack(cdk.Stack):
             if unknown:
                 raise ValueError(f"state machine {spec.name}: unknown functions {sorted(unknown)}")
             base = cid(spec.name)
-            log_group = logs.LogGroup(
+            machine_logs = log_group(
                 self,
                 f"{base}Logs",
-                log_group_name=f"/aws/vendedlogs/states/{names.machine(spec.name)}",
-                retention=config.log_retention,
-                encryption_key=key,
-                removal_policy=config.removal,
+                name=f"/aws/vendedlogs/states/{names.machine(spec.name)}",
+                config=config,
+                key=key,
             )
             role = iam.Role(
                 self,
@@ -102,7 +101,7 @@ class WorkflowsStack(cdk.Stack):
                 role=role,
                 tracing_enabled=True,
                 logs=sfn.LogOptions(
-                    destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+                    destination=machine_logs, level=sfn.LogLevel.ALL, include_execution_data=False
                 ),
             )
             ack(
