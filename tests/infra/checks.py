@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from infra import wiring
@@ -273,10 +274,20 @@ def check_trigger(
     problems: list[str] = []
     fn_ref_pattern = name_pattern(physical)
 
-    def targets_fn(rule: dict[str, Any]) -> bool:
-        return any(
-            t.get("Arn") == {"Fn::GetAtt": [lid, "Arn"]}
-            for t in rule["Properties"].get("Targets", [])
+    fn_arn = {"Fn::GetAtt": [lid, "Arn"]}
+
+    def properties(type_: str, where: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """The Properties of this stack's resources of a type that `where` accepts."""
+        return [
+            r["Properties"]
+            for r in template["Resources"].values()
+            if r["Type"] == type_ and where(r["Properties"])
+        ]
+
+    def rules_targeting_fn() -> list[dict[str, Any]]:
+        return properties(
+            "AWS::Events::Rule",
+            lambda props: any(t.get("Arn") == fn_arn for t in props.get("Targets", [])),
         )
 
     if isinstance(trigger, wiring.HttpRoute):
@@ -328,12 +339,10 @@ def check_trigger(
             problems.append(f"{fn.name}: the API authorizer invokes another function")
     elif isinstance(trigger, wiring.QueueTrigger):
         queue_pattern = name_pattern(names.queue(trigger.queue))
-        esms = [
-            r["Properties"]
-            for r in template["Resources"].values()
-            if r["Type"] == "AWS::Lambda::EventSourceMapping"
-            and r["Properties"].get("FunctionName") == {"Ref": lid}
-        ]
+        esms = properties(
+            "AWS::Lambda::EventSourceMapping",
+            lambda props: props.get("FunctionName") == {"Ref": lid},
+        )
         if len(esms) != 1:
             return [f"{fn.name}: {len(esms)} event source mappings"]
         esm = esms[0]
@@ -346,11 +355,7 @@ def check_trigger(
         if esm.get("MaximumBatchingWindowInSeconds", 0) != trigger.max_batching_window_s:
             problems.append(f"{fn.name}: batching window differs")
     elif isinstance(trigger, wiring.EventRule):
-        rules = [
-            r["Properties"]
-            for r in template["Resources"].values()
-            if r["Type"] == "AWS::Events::Rule" and targets_fn(r)
-        ]
+        rules = rules_targeting_fn()
         if len(rules) != 1:
             return [f"{fn.name}: {len(rules)} EventBridge rules target it"]
         rule = rules[0]
@@ -365,20 +370,11 @@ def check_trigger(
         elif not name_pattern(names.bus(trigger.bus)).search(dumps(bus)):
             problems.append(f"{fn.name}: rule is on bus {bus}, expected {names.bus(trigger.bus)}")
     elif isinstance(trigger, wiring.Schedule):
-        rules = [
-            r["Properties"]
-            for r in template["Resources"].values()
-            if r["Type"] == "AWS::Events::Rule" and targets_fn(r)
-        ]
+        rules = rules_targeting_fn()
         if [r.get("ScheduleExpression") for r in rules] != [trigger.expression]:
             problems.append(f"{fn.name}: schedule rules {rules} != {trigger.expression}")
     elif isinstance(trigger, wiring.TopicTrigger):
-        subs = [
-            r["Properties"]
-            for r in template["Resources"].values()
-            if r["Type"] == "AWS::SNS::Subscription"
-            and r["Properties"].get("Endpoint") == {"Fn::GetAtt": [lid, "Arn"]}
-        ]
+        subs = properties("AWS::SNS::Subscription", lambda props: props.get("Endpoint") == fn_arn)
         if len(subs) != 1 or not name_pattern(names.topic(trigger.topic)).search(
             dumps(subs[0].get("TopicArn"))
         ):
