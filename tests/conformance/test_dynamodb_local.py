@@ -9,18 +9,29 @@ import pytest
 
 from infra import wiring
 from tests import support
+from tests.integration import test_dynamo_alerting as alerting
 from tests.integration import test_dynamo_repositories as integration
+from tests.integration.test_dynamo_alerting import *  # noqa: F403
 from tests.integration.test_dynamo_repositories import *  # noqa: F403
 
 pytestmark = pytest.mark.conformance
 
 REUSED = sorted(name for name in dir(integration) if name.startswith("test_"))
+REUSED_ALERTING = sorted(name for name in dir(alerting) if name.startswith("test_"))
 
 
 def test_the_integration_repository_tests_are_collected_here():
     assert len(REUSED) >= 8, REUSED
     for name in REUSED:
         assert globals()[name] is getattr(integration, name)
+
+
+def test_the_alerting_store_tests_are_collected_here():
+    """Every test and fixture of both modules arrives here (no name of one hides the other's)."""
+    assert len(REUSED_ALERTING) >= 15, REUSED_ALERTING
+    assert not set(REUSED_ALERTING) & set(REUSED)
+    for name in [*REUSED_ALERTING, "states", "incident_repo", "groups", "calls"]:
+        assert globals()[name] is getattr(alerting, name)
 
 
 def test_the_server_is_dynamodb_local(dynamodb_local, local_dynamodb):

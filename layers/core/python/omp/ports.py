@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from omp.analytics.correlation import Group
 from omp.domain.alarms import Alarm, AlarmQuery, AlarmStatus
 from omp.domain.audit import AuditEntry, AuditQuery
+from omp.domain.dedup import AlertState, RepeatUpdate, TimelineEntry
 from omp.domain.events import DomainEvent
-from omp.domain.pagination import Page
+from omp.domain.incidents import Incident, IncidentStatus
+from omp.domain.pagination import DEFAULT_LIMIT, Page
+from omp.domain.queries import TimeRange
 
 
 class Clock(Protocol):
@@ -62,3 +66,73 @@ class IntegrationKeyStore(ApiKeyStore, Protocol):
 
     def revoke(self, key_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Mark revoked (idempotent); `NotFound` for an unknown id. Returns the record."""
+
+
+class AlertStateStore(Protocol):
+    """The dedup state of alert instances, keyed by (source, fingerprint), and alarm timelines.
+
+    Writes follow `omp.domain.dedup.Decision`: `put` for every state change, `repeat` for a
+    repeat (one conditional update), `append_timeline` for the decision's entries."""
+
+    def get(self, source: str, fingerprint: str) -> AlertState | None: ...
+
+    def put(self, state: AlertState, expected_version: int | None) -> None:
+        """One conditional write: stored `version == expected_version`, or no item at all when
+        `expected_version` is None; `Conflict` when the condition fails."""
+
+    def repeat(self, source: str, fingerprint: str, update: RepeatUpdate) -> bool:
+        """One conditional update of the state of (source, fingerprint), as `RepeatUpdate`
+        describes (it names the alarm, not the state item: hence the key). False when its
+        condition failed (a replay, a stale read, a resolved or reopened alarm): the caller
+        re-reads and re-applies."""
+
+    def append_timeline(self, entries: Sequence[TimelineEntry]) -> None:
+        """Idempotent: appending the same entries again stores them once."""
+
+    def timeline(
+        self, alarm_id: str, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+    ) -> Page[TimelineEntry]:
+        """An alarm's timeline, oldest first."""
+
+    def flapping(
+        self, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+    ) -> Page[AlertState]:
+        """The states marked flapping (what the `settle` sweep reads), longest quiet first."""
+
+
+class IncidentRepository(Protocol):
+    def get(self, incident_id: str) -> Incident | None: ...
+
+    def put_new(self, incident: Incident) -> None:
+        """Store a new incident; `Conflict` (INCIDENT_EXISTS) if the id exists."""
+
+    def save(self, incident: Incident, expected_version: int) -> None:
+        """One conditional write on the stored version; `NotFound`, `Conflict`."""
+
+    def save_all(self, writes: Sequence[tuple[Incident, int | None]]) -> None:
+        """Several writes as one transaction (merge, split): each `(incident, expected_version)`,
+        None for a new one; `Conflict` when any condition fails, and nothing is written."""
+
+    def list(
+        self,
+        window: TimeRange,
+        status: IncidentStatus | None = None,
+        limit: int = DEFAULT_LIMIT,
+        next_token: str | None = None,
+    ) -> Page[Incident]:
+        """Incidents opened within `window`, newest first."""
+
+
+class CorrelationGroupStore(Protocol):
+    """What `omp.analytics.correlation.MemoryGroupStore` does, durably (a `GroupView`)."""
+
+    def group(self, key: str) -> Group | None: ...
+
+    def groups_with_resource(self, resource: str) -> Iterable[Group]:
+        """Groups that are not closed and hold `resource`."""
+
+    def save(self, group: Group) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def pending(self) -> list[Group]: ...

@@ -1,0 +1,671 @@
+"""The alert pipeline's stores on the monitoring table: dedup state, alarm timelines, incidents
+and correlation groups. Key design (see docs/noise-reduction.md, "Storage"):
+
+- alert state: pk `ALERT#<source>#<fingerprint>`, sk `S`; while flapping also
+  gsi1 `ALERT_FLAPPING` / `<last_change>#<source>#<fingerprint>` (the settle sweep's list).
+- timeline entry: pk `ALARM#<alarm id>`, sk `T#<at>#<recorded_at>#<nnn>#<kind>`.
+- incident: pk `INCIDENT#<id>`, sk `I`; gsi1 `INCIDENTS#<day>` and
+  gsi3 `INCIDENT_ST#<status>#<day>`, both sorted by `<opened_at>#<id>` (day of `opened_at`).
+- correlation group: pk `CGROUP#<key>`, sk `G`; while pending also
+  gsi1 `CGROUP_PENDING` / `<first_at>#<key>`.
+- group resource: pk `CGROUP#<key>`, sk `R#<resource>`; gsi2 `CGROUP_RES#<resource>` /
+  `<key>`, one per resource of a group that is not closed.
+
+Timeline entries live in their alarm's partition (next to the alarm item, sk `A`), so a timeline
+is one Query. Times are stored as fixed-width RFC 3339 UTC strings with microseconds, so string
+order is time order (the repeat condition `last_seen < :t` compares them). A closed group gets
+`expires_at` (TTL) and loses its resource items: only live groups are found by resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from omp.adapters.dynamo import (
+    ConditionFailed,
+    call,
+    day_partitions,
+    from_item,
+    list_newest_first,
+    to_item,
+)
+from omp.analytics.correlation import Group, Pending
+from omp.domain.alarms import Severity
+from omp.domain.dedup import AlertState, AlertStatus, RepeatUpdate, TimelineEntry
+from omp.domain.errors import BadRequest, Conflict, NotFound
+from omp.domain.incidents import Incident, IncidentAlarm, IncidentStatus, IncidentTimelineEntry
+from omp.domain.pagination import DEFAULT_LIMIT, Page, decode_token, encode_token
+from omp.domain.queries import TimeRange
+from omp.domain.timeutil import iso, utc
+
+FLAPPING = "ALERT_FLAPPING"
+PENDING = "CGROUP_PENDING"
+DEFAULT_CLOSED_GROUP_TTL = timedelta(days=7)
+_TRANSACT_MAX = 100
+_BATCH_MAX = 25
+
+
+def ts(value: datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SS.ffffffZ`: fixed width, so string order is time order."""
+    return utc(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _dt(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _opt_dt(value: Any) -> datetime | None:
+    return None if value is None else _dt(value)
+
+
+def _invalid_token() -> BadRequest:
+    return BadRequest("next_token is not a token this API issued", code="INVALID_NEXT_TOKEN")
+
+
+def _start_key(token: str, pk: str, sk_prefix: str) -> dict[str, Any]:
+    """The ExclusiveStartKey inside a token of a base-table query of partition `pk`."""
+    key = decode_token(token, required_keys=("k",))["k"]
+    if (
+        not isinstance(key, dict)
+        or set(key) != {"pk", "sk"}
+        or key["pk"] != {"S": pk}
+        or not isinstance(key["sk"], dict)
+        or not str(key["sk"].get("S", "")).startswith(sk_prefix)
+    ):
+        raise _invalid_token()
+    return key
+
+
+def _check_index_token(token: str | None, index: str, partitions: list[str]) -> None:
+    """A `list_newest_first` token must name one of this listing's partitions and a key of
+    its index: another listing's token is a 400, never a silent empty page or a 500."""
+    if not token:
+        return
+    state = decode_token(token, required_keys=("d", "k"))
+    key = state["k"]
+    if state["d"] not in partitions:
+        raise _invalid_token()
+    if key is None:
+        return
+    attrs = {"pk", "sk", f"{index}pk", f"{index}sk"}
+    if not isinstance(key, dict) or set(key) != attrs or key[f"{index}pk"] != {"S": state["d"]}:
+        raise _invalid_token()
+
+
+# ---- alert state and timeline ---------------------------------------------------------------
+
+
+def _alert_pk(source: str, fingerprint: str) -> str:
+    if "#" in source or not source or not fingerprint:
+        raise ValueError("a source is non-empty and has no '#'; a fingerprint is non-empty")
+    return f"ALERT#{source}#{fingerprint}"
+
+
+def _state_item(state: AlertState) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": _alert_pk(state.source, state.fingerprint),
+        "sk": "S",
+        "source": state.source,
+        "fingerprint": state.fingerprint,
+        "alarm_id": state.alarm_id,
+        "status": state.status.value,
+        "occurrences": state.occurrences,
+        "first_seen": ts(state.first_seen),
+        "last_seen": ts(state.last_seen),
+        "last_change": ts(state.last_change),
+        "flapping": state.flapping,
+        "suppressed": state.suppressed,
+        "changes": [ts(c) for c in state.changes],
+        "version": state.version,
+    }
+    if state.flapping:
+        item |= {
+            "gsi1pk": FLAPPING,
+            "gsi1sk": f"{ts(state.last_change)}#{state.source}#{state.fingerprint}",
+        }
+    return item
+
+
+def _state(values: dict[str, Any]) -> AlertState:
+    return AlertState(
+        source=str(values["source"]),
+        fingerprint=str(values["fingerprint"]),
+        alarm_id=str(values["alarm_id"]),
+        status=AlertStatus(values["status"]),
+        occurrences=int(values["occurrences"]),
+        first_seen=_dt(values["first_seen"]),
+        last_seen=_dt(values["last_seen"]),
+        last_change=_dt(values["last_change"]),
+        flapping=bool(values.get("flapping", False)),
+        suppressed=bool(values.get("suppressed", False)),
+        changes=tuple(_dt(c) for c in values.get("changes", [])),
+        version=int(values["version"]),
+    )
+
+
+def _timeline_item(entry: TimelineEntry, seq: int) -> dict[str, Any]:
+    sk = f"T#{ts(entry.at)}#{ts(entry.recorded_at)}#{seq:03d}#{entry.kind}"
+    return {
+        "pk": f"ALARM#{entry.alarm_id}",
+        "sk": sk,
+        "alarm_id": entry.alarm_id,
+        "at": ts(entry.at),
+        "recorded_at": ts(entry.recorded_at),
+        "kind": entry.kind,
+        "status": entry.status.value,
+        "occurrences": entry.occurrences,
+        "note": entry.note,
+    }
+
+
+def _entry(values: dict[str, Any]) -> TimelineEntry:
+    return TimelineEntry(
+        alarm_id=str(values["alarm_id"]),
+        at=_dt(values["at"]),
+        recorded_at=_dt(values["recorded_at"]),
+        kind=str(values["kind"]),
+        status=AlertStatus(values["status"]),
+        occurrences=int(values["occurrences"]),
+        note=str(values.get("note", "")),
+    )
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class DynamoAlertStateStore:
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def get(self, source: str, fingerprint: str) -> AlertState | None:
+        key = {"pk": {"S": _alert_pk(source, fingerprint)}, "sk": {"S": "S"}}
+        item = call("get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        return _state(from_item(item)) if item else None
+
+    def put(self, state: AlertState, expected_version: int | None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.table, "Item": to_item(_state_item(state))}
+        if expected_version is None:
+            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            kwargs["ConditionExpression"] = "#version = :expected"
+            kwargs["ExpressionAttributeNames"] = {"#version": "version"}
+            kwargs["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
+        try:
+            call("put_item", **kwargs)
+        except ConditionFailed as failed:
+            expected = "no state" if expected_version is None else f"version {expected_version}"
+            raise Conflict(
+                f"the state of {state.source}/{state.fingerprint} is not at {expected}",
+                code="VERSION_CONFLICT",
+            ) from failed
+
+    def repeat(self, source: str, fingerprint: str, update: RepeatUpdate) -> bool:
+        """Exactly one UpdateItem: `ADD occurrences SET last_seen [, flapping = false]
+        [REMOVE the flapping index keys]` on `alarm_id = :id AND last_seen < :t AND status IN`."""
+        statuses = [s.value for s in update.expected_status]
+        expression = "ADD #occurrences :n SET #last_seen = :t"
+        if update.clear_flapping:
+            expression += ", #flapping = :false REMOVE gsi1pk, gsi1sk"
+        sources = ", ".join(f":s{i}" for i in range(len(statuses)))
+        names = {
+            "#occurrences": "occurrences",
+            "#last_seen": "last_seen",
+            "#alarm_id": "alarm_id",
+            "#status": "status",
+        }
+        values: dict[str, Any] = {
+            ":n": update.add_occurrences,
+            ":t": ts(update.last_seen),
+            ":alarm_id": update.alarm_id,
+        } | {f":s{i}": s for i, s in enumerate(statuses)}
+        if update.clear_flapping:
+            names["#flapping"] = "flapping"
+            values[":false"] = False
+        key = {"pk": {"S": _alert_pk(source, fingerprint)}, "sk": {"S": "S"}}
+        try:
+            call(
+                "update_item",
+                TableName=self.table,
+                Key=key,
+                UpdateExpression=expression,
+                ConditionExpression=(
+                    f"#alarm_id = :alarm_id AND #last_seen < :t AND #status IN ({sources})"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def append_timeline(self, entries: Sequence[TimelineEntry]) -> None:
+        """The entries of one decision in one write (a transaction when there are several, so
+        they appear together). Keys derive from the entries: a retry overwrites, never adds."""
+        items = {}
+        for seq, entry in enumerate(entries):
+            item = _timeline_item(entry, seq)
+            items[(item["pk"], item["sk"])] = item
+        if len(items) == 1:
+            call("put_item", TableName=self.table, Item=to_item(next(iter(items.values()))))
+            return
+        for chunk in _chunks(list(items.values()), _TRANSACT_MAX):
+            call(
+                "transact_write_items",
+                TransactItems=[
+                    {"Put": {"TableName": self.table, "Item": to_item(i)}} for i in chunk
+                ],
+            )
+
+    def timeline(
+        self, alarm_id: str, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+    ) -> Page[TimelineEntry]:
+        pk = f"ALARM#{alarm_id}"
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :t)",
+            "ExpressionAttributeValues": {":p": {"S": pk}, ":t": {"S": "T#"}},
+            "ScanIndexForward": True,
+            "Limit": limit,
+        }
+        if next_token:
+            kwargs["ExclusiveStartKey"] = _start_key(next_token, pk, "T#")
+        page = call("query", **kwargs)
+        last = page.get("LastEvaluatedKey")
+        return Page(
+            [_entry(from_item(i)) for i in page.get("Items", [])],
+            encode_token({"k": last}) if last else None,
+        )
+
+    def flapping(
+        self, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+    ) -> Page[AlertState]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": FLAPPING}},
+            "ScanIndexForward": True,
+            "Limit": limit,
+        }
+        if next_token:
+            key = decode_token(next_token, required_keys=("k",))["k"]
+            if (
+                not isinstance(key, dict)
+                or set(key) != {"pk", "sk", "gsi1pk", "gsi1sk"}
+                or key["gsi1pk"] != {"S": FLAPPING}
+            ):
+                raise _invalid_token()
+            kwargs["ExclusiveStartKey"] = key
+        page = call("query", **kwargs)
+        last = page.get("LastEvaluatedKey")
+        return Page(
+            [_state(from_item(i)) for i in page.get("Items", [])],
+            encode_token({"k": last}) if last else None,
+        )
+
+
+# ---- incidents ------------------------------------------------------------------------------
+
+
+def _incident_key(incident_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"INCIDENT#{incident_id}"}, "sk": {"S": "I"}}
+
+
+def _member(a: IncidentAlarm) -> dict[str, Any]:
+    return {
+        "alarm_id": a.alarm_id,
+        "severity": a.severity.value,
+        "resource": a.resource,
+        "name": a.name,
+        "resolved": a.resolved,
+    }
+
+
+def _member_from(v: dict[str, Any]) -> IncidentAlarm:
+    return IncidentAlarm(
+        alarm_id=str(v["alarm_id"]),
+        severity=Severity(v["severity"]),
+        resource=None if v.get("resource") is None else str(v["resource"]),
+        name=str(v.get("name", "")),
+        resolved=bool(v.get("resolved", False)),
+    )
+
+
+def _incident_item(incident: Incident) -> dict[str, Any]:
+    day = utc(incident.opened_at).strftime("%Y-%m-%d")
+    sort = f"{iso(incident.opened_at)}#{incident.id}"
+    item: dict[str, Any] = {
+        "pk": f"INCIDENT#{incident.id}",
+        "sk": "I",
+        "id": incident.id,
+        "status": incident.status.value,
+        "title": incident.title,
+        "group_key": incident.group_key,
+        "rule": incident.rule,
+        "severity": incident.severity.value,  # derived; stored for filters and reading by eye
+        "opened_at": ts(incident.opened_at),
+        "updated_at": ts(incident.updated_at),
+        "alarms": [{k: v for k, v in _member(a).items() if v is not None} for a in incident.alarms],
+        "timeline": [
+            {
+                k: v
+                for k, v in {
+                    "at": ts(e.at),
+                    "kind": e.kind,
+                    "actor": e.actor,
+                    "alarm_id": e.alarm_id,
+                    "note": e.note,
+                }.items()
+                if v is not None
+            }
+            for e in incident.timeline
+        ],
+        "acknowledged_at": ts(incident.acknowledged_at) if incident.acknowledged_at else None,
+        "acknowledged_by": incident.acknowledged_by,
+        "resolved_at": ts(incident.resolved_at) if incident.resolved_at else None,
+        "resolved_by": incident.resolved_by,
+        "merged_into": incident.merged_into,
+        "version": incident.version,
+        "gsi1pk": f"INCIDENTS#{day}",
+        "gsi1sk": sort,
+        "gsi3pk": f"INCIDENT_ST#{incident.status.value}#{day}",
+        "gsi3sk": sort,
+    }
+    return item
+
+
+def _incident(v: dict[str, Any]) -> Incident:
+    def opt(name: str) -> str | None:
+        return None if v.get(name) is None else str(v[name])
+
+    return Incident(
+        id=str(v["id"]),
+        status=IncidentStatus(v["status"]),
+        title=str(v["title"]),
+        group_key=str(v["group_key"]),
+        opened_at=_dt(v["opened_at"]),
+        updated_at=_dt(v["updated_at"]),
+        alarms=tuple(_member_from(a) for a in v.get("alarms", [])),
+        timeline=tuple(
+            IncidentTimelineEntry(
+                at=_dt(e["at"]),
+                kind=str(e["kind"]),
+                actor=str(e["actor"]),
+                alarm_id=None if e.get("alarm_id") is None else str(e["alarm_id"]),
+                note=str(e.get("note", "")),
+            )
+            for e in v.get("timeline", [])
+        ),
+        rule=str(v.get("rule", "")),
+        acknowledged_at=_opt_dt(v.get("acknowledged_at")),
+        acknowledged_by=opt("acknowledged_by"),
+        resolved_at=_opt_dt(v.get("resolved_at")),
+        resolved_by=opt("resolved_by"),
+        merged_into=opt("merged_into"),
+        version=int(v["version"]),
+    )
+
+
+def _put_incident(table: str, incident: Incident, expected_version: int | None) -> dict[str, Any]:
+    """The PutItem arguments of one conditional incident write."""
+    kwargs: dict[str, Any] = {"TableName": table, "Item": to_item(_incident_item(incident))}
+    if expected_version is None:
+        kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
+    else:
+        kwargs["ConditionExpression"] = "#version = :expected"
+        kwargs["ExpressionAttributeNames"] = {"#version": "version"}
+        kwargs["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
+    return kwargs
+
+
+class DynamoIncidentRepository:
+    """Incidents as one item each (alarms and timeline inside: DynamoDB's 400 KB item limit
+    holds an incident of roughly 1,500 alarms)."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def get(self, incident_id: str) -> Incident | None:
+        item = call(
+            "get_item", TableName=self.table, Key=_incident_key(incident_id), ConsistentRead=True
+        ).get("Item")
+        return _incident(from_item(item)) if item else None
+
+    def put_new(self, incident: Incident) -> None:
+        try:
+            call("put_item", **_put_incident(self.table, incident, None))
+        except ConditionFailed as failed:
+            raise Conflict(
+                f"incident {incident.id} already exists", code="INCIDENT_EXISTS"
+            ) from failed
+
+    def save(self, incident: Incident, expected_version: int) -> None:
+        try:
+            call(
+                "put_item",
+                **_put_incident(self.table, incident, expected_version),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as failed:
+            if not failed.item:
+                raise NotFound(
+                    f"incident {incident.id} does not exist", code="INCIDENT_NOT_FOUND"
+                ) from failed
+            current = int(failed.item["version"]["N"])
+            raise Conflict(
+                f"incident {incident.id} is at version {current}, not {expected_version}",
+                code="VERSION_CONFLICT",
+                details={"version": current},
+            ) from failed
+
+    def save_all(self, writes: Sequence[tuple[Incident, int | None]]) -> None:
+        if len(writes) > _TRANSACT_MAX:
+            raise ValueError(f"at most {_TRANSACT_MAX} incidents in one transaction")
+        items = []
+        for incident, expected in writes:
+            items.append({"Put": _put_incident(self.table, incident, expected)})
+        call("transact_write_items", TransactItems=items)
+
+    def list(
+        self,
+        window: TimeRange,
+        status: IncidentStatus | None = None,
+        limit: int = DEFAULT_LIMIT,
+        next_token: str | None = None,
+    ) -> Page[Incident]:
+        if status is None:
+            index, partitions = "gsi1", day_partitions("INCIDENTS", window)
+        else:
+            index, partitions = "gsi3", day_partitions(f"INCIDENT_ST#{status.value}", window)
+        _check_index_token(next_token, index, partitions)
+        page = list_newest_first(
+            table=self.table,
+            index=index,
+            partitions=partitions,
+            window=window,
+            limit=limit,
+            next_token=next_token,
+        )
+        return Page([_incident(v) for v in page.items], page.next_token)
+
+
+# ---- correlation groups ---------------------------------------------------------------------
+
+
+def _group_pk(key: str) -> str:
+    return f"CGROUP#{key}"
+
+
+def _group_item(group: Group, closed_ttl: timedelta) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": _group_pk(group.key),
+        "sk": "G",
+        "key": group.key,
+        "rule": group.rule,
+        "first_at": ts(group.first_at),
+        "last_at": ts(group.last_at),
+        "size": group.size,
+        "resources": sorted(group.resources),
+        "incident_id": group.incident_id,
+        "pending": [
+            {
+                "alarm_id": p.alarm_id,
+                "at": ts(p.at),
+                "alarm": {k: v for k, v in _member(p.alarm).items() if v is not None},
+            }
+            for p in group.pending
+        ],
+        "closed": group.closed,
+    }
+    if group.is_pending:
+        item |= {"gsi1pk": PENDING, "gsi1sk": f"{ts(group.first_at)}#{group.key}"}
+    if group.closed:
+        item["expires_at"] = int((utc(group.last_at) + closed_ttl).timestamp())
+    return item
+
+
+def _group(v: dict[str, Any]) -> Group:
+    return Group(
+        key=str(v["key"]),
+        rule=str(v["rule"]),
+        first_at=_dt(v["first_at"]),
+        last_at=_dt(v["last_at"]),
+        size=int(v["size"]),
+        resources=frozenset(str(r) for r in v.get("resources", [])),
+        incident_id=None if v.get("incident_id") is None else str(v["incident_id"]),
+        pending=tuple(
+            Pending(alarm_id=str(p["alarm_id"]), at=_dt(p["at"]), alarm=_member_from(p["alarm"]))
+            for p in v.get("pending", [])
+        ),
+        closed=bool(v.get("closed", False)),
+    )
+
+
+def _query_all(**kwargs: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = call("query", **kwargs)
+        items.extend(page.get("Items", []))
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return items
+        kwargs["ExclusiveStartKey"] = last
+
+
+class DynamoCorrelationGroupStore:
+    """Correlation groups (a `GroupView`). Each resource of a live group has an item of its own
+    in the group's partition, indexed by resource (gsi2), so `groups_with_resource` is a Query
+    and a BatchGetItem. `save` reconciles those items with the group's resources; a closed group
+    has none and expires (`expires_at`, `closed_ttl` after its last alarm).
+
+    `save` is last-writer-wins, like `MemoryGroupStore`: process one group key at a time (one
+    consumer, or an SQS FIFO message group per key)."""
+
+    def __init__(self, table: str, closed_ttl: timedelta = DEFAULT_CLOSED_GROUP_TTL) -> None:
+        self.table = table
+        self.closed_ttl = closed_ttl
+
+    def group(self, key: str) -> Group | None:
+        item = call(
+            "get_item",
+            TableName=self.table,
+            Key={"pk": {"S": _group_pk(key)}, "sk": {"S": "G"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return _group(from_item(item)) if item else None
+
+    def groups_with_resource(self, resource: str) -> Iterable[Group]:
+        pointers = _query_all(
+            TableName=self.table,
+            IndexName="gsi2",
+            KeyConditionExpression="gsi2pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"CGROUP_RES#{resource}"}},
+        )
+        keys = sorted({str(from_item(p)["key"]) for p in pointers})
+        groups = self._batch_get(keys)
+        return [g for g in groups if not g.closed and resource in g.resources]
+
+    def _batch_get(self, keys: Sequence[str]) -> list[Group]:
+        out: list[Group] = []
+        for chunk in _chunks(keys, 100):
+            request: dict[str, Any] = {
+                self.table: {"Keys": [{"pk": {"S": _group_pk(k)}, "sk": {"S": "G"}} for k in chunk]}
+            }
+            while request:
+                answer = call("batch_get_item", RequestItems=request)
+                out.extend(_group(from_item(i)) for i in answer["Responses"].get(self.table, []))
+                request = answer.get("UnprocessedKeys") or {}
+        return sorted(out, key=lambda g: g.key)
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for chunk in _chunks(requests, _BATCH_MAX):
+            pending: dict[str, Any] = {self.table: list(chunk)}
+            while pending:
+                answer = call("batch_write_item", RequestItems=pending)
+                pending = answer.get("UnprocessedItems") or {}
+
+    def save(self, group: Group) -> None:
+        """Resource items first (a crash leaves extra ones, which reads filter out and the next
+        save removes), then the group, then the resource items it no longer has."""
+        pk = _group_pk(group.key)
+        present = {
+            str(from_item(i)["sk"])[2:]
+            for i in _query_all(
+                TableName=self.table,
+                KeyConditionExpression="pk = :p AND begins_with(sk, :r)",
+                ExpressionAttributeValues={":p": {"S": pk}, ":r": {"S": "R#"}},
+                ProjectionExpression="pk, sk",
+                ConsistentRead=True,
+            )
+        }
+        wanted = set() if group.closed else set(group.resources)
+        self._batch_write(
+            [
+                {
+                    "PutRequest": {
+                        "Item": to_item(
+                            {
+                                "pk": pk,
+                                "sk": f"R#{r}",
+                                "key": group.key,
+                                "gsi2pk": f"CGROUP_RES#{r}",
+                                "gsi2sk": group.key,
+                            }
+                        )
+                    }
+                }
+                for r in sorted(wanted - present)
+            ]
+        )
+        call("put_item", TableName=self.table, Item=to_item(_group_item(group, self.closed_ttl)))
+        self._batch_write(
+            [
+                {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": f"R#{r}"}}}}
+                for r in sorted(present - wanted)
+            ]
+        )
+
+    def delete(self, key: str) -> None:
+        items = _query_all(
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": _group_pk(key)}},
+            ProjectionExpression="pk, sk",
+            ConsistentRead=True,
+        )
+        self._batch_write(
+            [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in items]
+        )
+
+    def pending(self) -> list[Group]:
+        items = _query_all(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": {"S": PENDING}},
+        )
+        return [g for g in (_group(from_item(i)) for i in items) if g.is_pending]
