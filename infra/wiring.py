@@ -294,6 +294,21 @@ QUEUE_RULES: tuple[tuple[str, str, Mapping[str, object]], ...] = (
     ("audit-events", PLATFORM_BUS, {"source": [{"prefix": "omp."}]}),
 )
 
+# Rules that forward events from one bus to another: AWS services publish only to the account's
+# default bus; forwarding their events to the platform bus lets every consumer subscribe in one
+# place. Each entry: (from bus, to bus, pattern).
+AWS_EVENT_SOURCES = (
+    "aws.cloudwatch",  # alarm state changes (alert ingestion)
+    "aws.config",  # configuration item changes (CMDB discovery)
+    "aws.health",  # AWS Health events
+    "aws.inspector2",  # vulnerability findings
+    "aws.securityhub",  # compliance findings
+    "aws.ec2",  # instance state changes
+)
+BUS_FORWARDS: tuple[tuple[str, str, Mapping[str, object]], ...] = (
+    (DEFAULT_BUS, PLATFORM_BUS, {"source": list(AWS_EVENT_SOURCES)}),
+)
+
 # --------------------------------------------------------------------------------------------
 # Lookups and the environment contract
 # --------------------------------------------------------------------------------------------
@@ -431,6 +446,9 @@ def validate() -> None:
     for queue, bus, _pattern in QUEUE_RULES:
         if queue not in queues or bus not in buses:
             raise ValueError(f"queue rule {queue} on {bus}: unknown queue or bus")
+    for source, target, _pattern in BUS_FORWARDS:
+        if source not in buses or target not in buses or source == target:
+            raise ValueError(f"bus forward {source} -> {target}: unknown or same bus")
     if sum(isinstance(fn.trigger, Authorizer) for fn in FUNCTIONS) != 1:
         raise ValueError("exactly one authorizer function is required")
 
@@ -454,6 +472,7 @@ class Catalog:
     state_machines: tuple[StateMachine, ...]
     functions: tuple[Function, ...]
     queue_rules: tuple[tuple[str, str, Mapping[str, object]], ...]
+    bus_forwards: tuple[tuple[str, str, Mapping[str, object]], ...] = ()
 
     @classmethod
     def from_module(cls, module: ModuleType | str = __name__) -> Catalog:
@@ -472,6 +491,7 @@ class Catalog:
             state_machines=tuple(getattr(mod, "STATE_MACHINES", ())),
             functions=tuple(mod.FUNCTIONS),
             queue_rules=tuple(getattr(mod, "QUEUE_RULES", ())),
+            bus_forwards=tuple(getattr(mod, "BUS_FORWARDS", ())),
         )
 
     def table(self, name: str) -> Table:

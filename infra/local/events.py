@@ -67,6 +67,12 @@ class EventRouter:
                 self.deliveries.append(delivery)
         for i, (queue, bus, pattern) in enumerate(self.catalog.queue_rules):
             self._put_rule(f"q-{queue}-{i}", bus, pattern, sqs_arn[queue])
+        for i, (source, target, pattern) in enumerate(self.catalog.bus_forwards):
+            target_arn = (
+                f"arn:aws:events:{names.REGION}:{names.ACCOUNT_ID}:event-bus/"
+                + (self.resources.buses[target])
+            )
+            self._put_rule(f"fwd-{source}-{target}-{i}", source, pattern, target_arn)
         return self.deliveries
 
     def _delivery_queue(

@@ -214,6 +214,17 @@ class FoundationStack(cdk.Stack):
             )
             exact_pattern(rule, pattern)
 
+        for source_bus, target_bus, pattern in catalog.bus_forwards:
+            rule = events.Rule(
+                self,
+                f"Forward{cid(source_bus)}To{cid(target_bus)}",
+                event_bus=self.buses[source_bus],
+                description=f"{source_bus} bus -> {target_bus} bus (wiring.BUS_FORWARDS)",
+                event_pattern=event_pattern(pattern),
+                targets=[targets.EventBus(self.buses[target_bus])],
+            )
+            exact_pattern(rule, pattern)
+
         # ---- SNS ------------------------------------------------------------------------------
         self.topics: dict[str, sns.Topic] = {}
         for topic_spec in catalog.topics:

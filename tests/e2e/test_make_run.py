@@ -171,3 +171,39 @@ def test_alarms_survive_a_restart(tmp_path):
             f"{second.base_url}/v1/alarms/{created['id']}", headers={"Authorization": "Bearer t-2"}
         )
     assert got.status_code == 200 and got.json()["alarm"] == created
+
+
+def test_aws_service_events_reach_the_platform_bus(tmp_path):
+    """The default-bus rule forwards AWS service events (wiring.BUS_FORWARDS) to the platform bus."""
+    import json as _json
+
+    from infra.local.platform import LocalPlatform
+
+    with LocalPlatform(token="t", data_dir=tmp_path, schedules=False, persist=False) as local:
+        assert local.session is not None
+        sqs, events = local.session.client("sqs"), local.session.client("events")
+        url = sqs.create_queue(QueueName="capture-forwarded")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        bus = local.resources.buses["platform"]
+        events.put_rule(
+            Name="capture", EventBusName=bus, EventPattern='{"source": ["aws.cloudwatch"]}'
+        )
+        events.put_targets(
+            Rule="capture", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn["QueueArn"]}]
+        )
+        local.put_event(
+            {
+                "source": "aws.cloudwatch",
+                "detail-type": "CloudWatch Alarm State Change",
+                "detail": {"alarmName": "cpu"},
+            }
+        )
+        local.put_event({"source": "vendor.other", "detail-type": "Thing", "detail": {}})
+        got = []
+        for _ in range(10):
+            got += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", []
+            )
+            if got:
+                break
+        assert [_json.loads(m["Body"])["source"] for m in got] == ["aws.cloudwatch"]

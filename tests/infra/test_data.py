@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 from tests.infra.checks import check_data
 from tests.infra.synth import Synth
@@ -96,3 +97,18 @@ def test_alarms_notify_the_platform_alarms_topic(dev: Synth) -> None:
         actions = res["Properties"].get("AlarmActions", [])
         assert len(actions) == 1 and "omp-dev-platform-alarms" in str(actions[0]), lid
     assert len(dev.resources("AWS::CloudWatch::Dashboard")) == 1
+
+
+def test_aws_service_events_are_forwarded_from_the_default_bus(dev: Synth) -> None:
+    from infra import wiring
+
+    forwards = [
+        r["Properties"]
+        for _, _, r in dev.resources("AWS::Events::Rule")
+        if r["Properties"].get("EventPattern") == {"source": list(wiring.AWS_EVENT_SOURCES)}
+    ]
+    assert len(forwards) == 1
+    rule = forwards[0]
+    assert rule.get("EventBusName", "default") == "default"
+    (target,) = rule["Targets"]
+    assert "BusPlatform" in json.dumps(target["Arn"]) and "RoleArn" in target
