@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, machine, mib, now_iso, table, write_result
+from bench.common import ROOT, mib, report, table
 
 UNZIPPED_LIMIT = 262_144_000  # 250 MB: function code + all layers, unzipped
 DIRECT_ZIP_LIMIT = 52_428_800  # 50 MB: a zip uploaded directly (not through S3)
@@ -274,14 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     result = run(use_cache="--no-cache" not in args)
-    result["elapsed_s"] = round(time.perf_counter() - started, 1)
-    path = write_result("asset_sizes", result)
-    print(summary(result))
-    print(
-        f"\n(results: {path.relative_to(ROOT)}; {result['elapsed_s']} s; {now_iso()}; "
-        f"{machine()['cores']} cores, Python {machine()['python']})"
-    )
-    return 0
+    return report("asset_sizes", result, summary(result), started)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.common import ROOT, machine, now_iso, table, write_result
+from bench.common import report, table
 
 for _k, _v in {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -401,14 +401,7 @@ def summary(result: dict[str, Any]) -> str:
 def main() -> int:
     started = time.perf_counter()
     result = run()
-    result["elapsed_s"] = round(time.perf_counter() - started, 1)
-    path = write_result("aws_calls", result)
-    print(summary(result))
-    print(
-        f"\n(results: {path.relative_to(ROOT)}; {result['elapsed_s']} s; {now_iso()}; "
-        f"{machine()['cores']} cores, Python {machine()['python']})"
-    )
-    return 0
+    return report("aws_calls", result, summary(result), started)
 
 
 if __name__ == "__main__":

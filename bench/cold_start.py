@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import CORE, ROOT, machine, median, now_iso, table, write_result
+from bench.common import CORE, ROOT, median, report, table
 
 RUNS = 11  # interleaved; 5 left the medians ~20% apart between runs on a shared 2-core VM
 IMPORTTIME_RUNS = 3
@@ -413,14 +413,7 @@ def summary(result: dict[str, Any]) -> str:
 def main() -> int:
     started = time.perf_counter()
     result = run()
-    result["elapsed_s"] = round(time.perf_counter() - started, 1)
-    path = write_result("cold_start", result)
-    print(summary(result))
-    print(
-        f"\n(results: {path.relative_to(ROOT)}; {result['elapsed_s']} s; {now_iso()}; "
-        f"{machine()['cores']} cores, Python {machine()['python']})"
-    )
-    return 0
+    return report("cold_start", result, summary(result), started)
 
 
 if __name__ == "__main__":

@@ -70,3 +70,17 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def mib(n: int) -> str:
     return f"{n / 1_048_576:.2f} MiB"
+
+
+def report(name: str, result: dict[str, Any], summary: str, started: float) -> int:
+    """Record a benchmark's result (bench/results/<name>.json) and print its summary."""
+    import time
+
+    result["elapsed_s"] = round(time.perf_counter() - started, 1)
+    path = write_result(name, result)
+    print(summary)
+    print(
+        f"\n(results: {path.relative_to(ROOT)}; {result['elapsed_s']} s; {now_iso()}; "
+        f"{machine()['cores']} cores, Python {machine()['python']})"
+    )
+    return 0
