@@ -57,6 +57,7 @@ class Topic:
 @dataclass(frozen=True)
 class Bucket:
     name: str
+    expire_days: int | None = None  # objects (and old versions) deleted after this many days
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ TABLES: tuple[Table, ...] = (
 )
 
 QUEUES: tuple[Queue, ...] = (
+    # Raw alert payloads accepted by the webhooks, normalised and deduplicated by a consumer.
+    Queue("alert-ingest", visibility_timeout_s=120, max_receive_count=5),
     # Every domain event on the platform bus, written to the audit log.
     Queue("audit-events", visibility_timeout_s=60, max_receive_count=5),
 )
@@ -93,7 +96,12 @@ TOPICS: tuple[Topic, ...] = (
     Topic("platform-alarms"),
 )
 
-BUCKETS: tuple[Bucket, ...] = (Bucket("reports"),)
+BUCKETS: tuple[Bucket, ...] = (
+    Bucket("reports"),
+    # Webhook bodies too large for an SQS message (> 200 KiB), kept until processed and a while
+    # after for replays.
+    Bucket("ingest", expire_days=7),
+)
 
 STATE_MACHINES: tuple[StateMachine, ...] = ()
 
@@ -253,6 +261,23 @@ FUNCTIONS: tuple[Function, ...] = (
         tables={"monitoring": "write"},
         buses=_ALARM_EVENTS,
         idempotent=True,
+    ),
+    # ---- monitoring: alert ingestion ---------------------------------------------------------
+    Function(
+        name="ingest-alerts",
+        service="monitoring",
+        handler="monitoring/ingest_alerts",
+        trigger=HttpRoute("POST", "/v1/ingest/{source}", "ingest:write"),
+        queues=("alert-ingest",),
+        buckets={"ingest": "write"},
+    ),
+    Function(
+        name="ingest-any",
+        service="monitoring",
+        handler="monitoring/ingest_any",
+        trigger=HttpRoute("POST", "/v1/ingest", "ingest:write"),
+        queues=("alert-ingest",),
+        buckets={"ingest": "write"},
     ),
     Function(
         name="get-alarm",

@@ -40,6 +40,14 @@ def create_tables(client: Any) -> None:
         client.create_table(**wiring.create_table_request(table, PREFIX + table.name))
 
 
+def create_queues_and_buckets(sqs: Any, s3: Any) -> None:
+    """The catalog's queues and buckets under the names `resolve` gives (moto only)."""
+    for queue in wiring.QUEUES:
+        sqs.create_queue(QueueName=PREFIX + queue.name)
+    for bucket in wiring.BUCKETS:
+        s3.create_bucket(Bucket=PREFIX + bucket.name)
+
+
 class Context:
     function_name = "test"
     memory_limit_in_mb = 256

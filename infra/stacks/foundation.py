@@ -274,6 +274,16 @@ class FoundationStack(cdk.Stack):
                 server_access_logs_bucket=self.access_logs,
                 server_access_logs_prefix=f"{bucket_spec.name}/",
                 removal_policy=removal,
+                lifecycle_rules=(
+                    [
+                        s3.LifecycleRule(
+                            expiration=cdk.Duration.days(bucket_spec.expire_days),
+                            noncurrent_version_expiration=cdk.Duration.days(1),
+                        )
+                    ]
+                    if bucket_spec.expire_days
+                    else None
+                ),
             )
 
         # ---- Cognito --------------------------------------------------------------------------

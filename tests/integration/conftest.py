@@ -21,6 +21,7 @@ def platform(dynamodb):
     """Tables, the platform bus and a queue capturing every event put on it."""
     events, sqs = boto3.client("events"), boto3.client("sqs")
     events.create_event_bus(Name=support.PREFIX + "platform")
+    support.create_queues_and_buckets(sqs, boto3.client("s3"))
     url = sqs.create_queue(QueueName="captured-events")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

@@ -57,6 +57,8 @@ class Route:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     idempotent: bool = False  # a retry with the same Idempotency-Key replays the first answer
+    # A route that takes any JSON (webhooks): documented with this schema, read with json_body().
+    raw_body_schema: dict[str, Any] | None = None
     public: bool = False  # documented without the bearer requirement (the catalog decides)
 
 
@@ -179,6 +181,18 @@ def _parse_query(route: Route, event: dict[str, Any]) -> BaseModel | None:
         return route.query.model_validate(values)
     except ValidationError as exc:
         raise _schema_errors(exc, "query") from exc
+
+
+def raw_body(request: Request) -> bytes:
+    return _raw_body(request.event)
+
+
+def json_body(request: Request) -> Any:
+    """The body as JSON, for routes that accept any JSON document (400 when it is not JSON)."""
+    try:
+        return json.loads(_raw_body(request.event))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("the request body is not valid JSON", code="MALFORMED_JSON") from exc
 
 
 def parse(route: Route, event: dict[str, Any], context: Any) -> Request:

@@ -124,6 +124,11 @@ def _operation(route: Route, permission: str, refs: Refs) -> dict[str, Any]:
             "required": route.body_required,
             "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
         }
+    elif route.raw_body_schema:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": route.raw_body_schema}},
+        }
     ok: dict[str, Any] = {"description": "OK"}
     if route.response:
         ok["content"] = {"application/json": {"schema": refs[(route.response, "serialization")]}}
