@@ -280,6 +280,16 @@ FUNCTIONS: tuple[Function, ...] = (
         buckets={"ingest": "write"},
     ),
     Function(
+        name="receive-cloudwatch-alarm",
+        service="monitoring",
+        handler="monitoring/receive_cloudwatch_alarm",
+        trigger=EventRule(
+            {"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"]}
+        ),
+        queues=("alert-ingest",),
+        buckets={"ingest": "write"},
+    ),
+    Function(
         name="get-alarm",
         service="monitoring",
         handler="monitoring/get_alarm",

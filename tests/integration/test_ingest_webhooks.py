@@ -140,3 +140,26 @@ def test_bad_input_is_refused_and_nothing_is_queued(
     got, answer, _ = _post(name, body, **kwargs, **extra)
     assert (got, answer["error"]["code"]) == (status, code), answer
     assert _queued() == []
+
+
+def test_cloudwatch_state_changes_from_eventbridge_are_queued(platform):
+    event = _sample("cloudwatch_eventbridge_single_metric.json")
+    result = support.invoke("receive-cloudwatch-alarm", event)
+    assert result["alerts"] == 1
+    (envelope,) = _queued()
+    assert (envelope.source, envelope.principal, envelope.payload) == (
+        "cloudwatch",
+        "aws:eventbridge",
+        event,
+    )
+
+
+def test_a_configuration_change_is_not_an_alert(platform):
+    from omp.domain.errors import BadRequest
+
+    with pytest.raises(BadRequest):
+        support.invoke(
+            "receive-cloudwatch-alarm",
+            _sample("cloudwatch_eventbridge_configuration_change_not_a_state_change.json"),
+        )
+    assert _queued() == []
