@@ -262,9 +262,38 @@ class ServiceStack(cdk.Stack):
                 )
             )
 
+        # Asynchronous triggers (rules, schedules, topics): Lambda retries twice, then keeps the
+        # event in this queue instead of dropping it.
+        async_dlq = None
+        if isinstance(fn.trigger, wiring.EventRule | wiring.Schedule | wiring.TopicTrigger):
+            async_dlq = sqs.Queue(
+                self,
+                f"{base}AsyncDlq",
+                queue_name=f"{physical}-async-dlq",
+                encryption=sqs.QueueEncryption.KMS,
+                encryption_master_key=self.key,
+                enforce_ssl=True,
+                retention_period=cdk.Duration.days(14),
+            )
+            ack(
+                async_dlq,
+                "SQS3",
+                "This queue is itself the dead-letter queue of the function's async invocations.",
+            )
+            alarm_above_zero(
+                self,
+                f"{base}AsyncDlqAlarm",
+                alarm_name=f"{physical}-async-dlq-not-empty",
+                metric=async_dlq.metric_approximate_number_of_messages_visible(
+                    period=cdk.Duration.minutes(5)
+                ),
+                action=cw_actions.SnsAction(self.alarm_topic),
+            )
+
         function = lambda_.Function(
             self,
             base,
+            dead_letter_queue=async_dlq,
             function_name=physical,
             description=f"{fn.service}: {fn.name}",
             runtime=RUNTIME,

@@ -112,3 +112,24 @@ def test_aws_service_events_are_forwarded_from_the_default_bus(dev: Synth) -> No
     assert rule.get("EventBusName", "default") == "default"
     (target,) = rule["Targets"]
     assert "BusPlatform" in json.dumps(target["Arn"]) and "RoleArn" in target
+
+
+def test_async_functions_keep_failed_events_in_an_encrypted_dlq(dev: Synth) -> None:
+    from infra import wiring
+
+    asynchronous = {
+        f"omp-dev-{fn.name}"
+        for fn in wiring.FUNCTIONS
+        if isinstance(fn.trigger, wiring.EventRule | wiring.Schedule | wiring.TopicTrigger)
+    }
+    assert asynchronous, "the catalog has an async function to check"
+    queues = {lid: r["Properties"] for _, lid, r in dev.resources("AWS::SQS::Queue")}
+    for _, _, res in dev.resources("AWS::Lambda::Function"):
+        props = res["Properties"]
+        if props["FunctionName"] not in asynchronous:
+            assert "DeadLetterConfig" not in props
+            continue
+        target = json.dumps(props["DeadLetterConfig"]["TargetArn"])
+        (queue,) = [q for lid, q in queues.items() if lid in target]
+        assert queue["QueueName"] == props["FunctionName"] + "-async-dlq"
+        assert "KmsMasterKeyId" in queue
