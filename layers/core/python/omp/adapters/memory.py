@@ -8,9 +8,12 @@ from typing import Any
 
 from omp.domain.alarms import ALLOWED_FROM, Alarm, AlarmQuery, AlarmStatus, check_transition
 from omp.domain.audit import AuditEntry, AuditQuery
+from omp.domain.dedup import AlertState, RepeatUpdate, TimelineEntry, apply_repeat
 from omp.domain.errors import Conflict, NotFound
 from omp.domain.events import DomainEvent
-from omp.domain.pagination import Page, decode_token, encode_token
+from omp.domain.incidents import Incident, IncidentStatus
+from omp.domain.pagination import DEFAULT_LIMIT, Page, decode_token, encode_token
+from omp.domain.queries import TimeRange
 from omp.domain.timeutil import iso
 
 
@@ -74,6 +77,22 @@ class MemoryAlarmRepository:
             raise Conflict("stale version", code="VERSION_CONFLICT")
         updated = Alarm.model_validate(
             {**current.model_dump(), **changes, "version": current.version + 1}
+        )
+        self.alarms[alarm_id] = updated
+        return updated
+
+    def reopen(self, alarm_id: str, changes: dict[str, Any]) -> Alarm:
+        """The pipeline's flapping reopen (`AlarmReopener`): resolved -> open, same id."""
+        current = self.alarms.get(alarm_id)
+        if current is None:
+            raise NotFound(f"alarm {alarm_id} does not exist", code="ALARM_NOT_FOUND")
+        if current.status is AlarmStatus.OPEN:
+            return current
+        if current.status is not AlarmStatus.RESOLVED:
+            check_transition(alarm_id, current.status, AlarmStatus.OPEN)
+        cleared = {"resolved_at": None, "resolved_by": None, "status": AlarmStatus.OPEN}
+        updated = Alarm.model_validate(
+            {**current.model_dump(), **changes, **cleared, "version": current.version + 1}
         )
         self.alarms[alarm_id] = updated
         return updated
@@ -148,3 +167,114 @@ class MemoryApiKeyStore:
         if not record.get("revoked"):
             record.update(changes)
         return record
+
+
+class MemoryAlertStateStore:
+    """`AlertStateStore` in memory; `calls` counts store calls (a repeat must cost one)."""
+
+    def __init__(self) -> None:
+        self.states: dict[tuple[str, str], AlertState] = {}
+        self.entries: dict[str, list[TimelineEntry]] = {}
+        self.calls: list[str] = []
+
+    def get(self, source: str, fingerprint: str) -> AlertState | None:
+        self.calls.append("get")
+        return self.states.get((source, fingerprint))
+
+    def put(self, state: AlertState, expected_version: int | None) -> None:
+        self.calls.append("put")
+        current = self.states.get(state.key)
+        if (current is None) != (expected_version is None) or (
+            current is not None and current.version != expected_version
+        ):
+            raise Conflict(
+                f"the state of {state.source}/{state.fingerprint} changed",
+                code="VERSION_CONFLICT",
+            )
+        self.states[state.key] = state
+
+    def repeat(self, source: str, fingerprint: str, update: RepeatUpdate) -> bool:
+        self.calls.append("repeat")
+        current = self.states.get((source, fingerprint))
+        if current is None:
+            return False
+        try:
+            self.states[(source, fingerprint)] = apply_repeat(current, update)
+        except ValueError:
+            return False
+        return True
+
+    def append_timeline(self, entries: Sequence[TimelineEntry]) -> None:
+        self.calls.append("append_timeline")
+        for entry in entries:
+            kept = self.entries.setdefault(entry.alarm_id, [])
+            if entry not in kept:
+                kept.append(entry)
+                kept.sort(key=lambda e: (e.at, e.recorded_at))
+
+    def timeline(
+        self, alarm_id: str, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+    ) -> Page[TimelineEntry]:
+        self.calls.append("timeline")
+        chunk, token = _page(list(self.entries.get(alarm_id, [])), limit, next_token)
+        return Page(chunk, token)
+
+    def flapping(
+        self, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+    ) -> Page[AlertState]:
+        states = sorted(
+            (s for s in self.states.values() if s.flapping), key=lambda s: s.last_change
+        )
+        chunk, token = _page(states, limit, next_token)
+        return Page(chunk, token)
+
+
+class MemoryIncidentRepository:
+    def __init__(self) -> None:
+        self.incidents: dict[str, Incident] = {}
+
+    def get(self, incident_id: str) -> Incident | None:
+        return self.incidents.get(incident_id)
+
+    def put_new(self, incident: Incident) -> None:
+        if incident.id in self.incidents:
+            raise Conflict(f"incident {incident.id} already exists", code="INCIDENT_EXISTS")
+        self.incidents[incident.id] = incident
+
+    def save(self, incident: Incident, expected_version: int) -> None:
+        current = self.incidents.get(incident.id)
+        if current is None:
+            raise NotFound(f"incident {incident.id} does not exist", code="INCIDENT_NOT_FOUND")
+        if current.version != expected_version:
+            raise Conflict("stale version", code="VERSION_CONFLICT")
+        self.incidents[incident.id] = incident
+
+    def save_all(self, writes: Sequence[tuple[Incident, int | None]]) -> None:
+        for incident, expected in writes:
+            current = self.incidents.get(incident.id)
+            if (current is None) != (expected is None) or (
+                current is not None and current.version != expected
+            ):
+                raise Conflict("a condition in the transaction failed", code="CONFLICT")
+        for incident, _ in writes:
+            self.incidents[incident.id] = incident
+
+    def list(
+        self,
+        window: TimeRange,
+        status: IncidentStatus | None = None,
+        limit: int = DEFAULT_LIMIT,
+        next_token: str | None = None,
+    ) -> Page[Incident]:
+        matches = sorted(
+            (
+                i
+                for i in self.incidents.values()
+                if window.start <= i.opened_at <= window.end
+                and (status is None or i.status is status)
+            ),
+            key=lambda i: (i.opened_at, i.id),
+            reverse=True,
+        )
+        chunk, token = _page(matches, limit, next_token)
+        return Page(chunk, token)
