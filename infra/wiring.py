@@ -280,6 +280,16 @@ FUNCTIONS: tuple[Function, ...] = (
         buckets={"ingest": "write"},
     ),
     Function(
+        name="process-alerts",
+        service="monitoring",
+        handler="monitoring/process_alerts",
+        trigger=QueueTrigger("alert-ingest", batch_size=10, max_batching_window_s=1),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        buckets={"ingest": "read"},
+        timeout_s=60,  # under the alert-ingest queue's 120 s visibility timeout
+    ),
+    Function(
         name="receive-cloudwatch-alarm",
         service="monitoring",
         handler="monitoring/receive_cloudwatch_alarm",

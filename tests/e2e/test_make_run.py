@@ -147,6 +147,46 @@ def test_alarm_events_reach_the_audit_log(api: httpx.Client) -> None:
     assert "AlarmRaised" in str(events)
 
 
+def test_webhook_alerts_become_alarms_and_repeats_do_not(api: httpx.Client) -> None:
+    """A generic webhook through the queue and the consumer: one alarm per alert, replays ignored,
+    a resolve resolves."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    name = f"disk-{uuid.uuid4().hex[:8]}"
+
+    def payload(status: str, at: dt.datetime) -> dict[str, Any]:
+        alert = {
+            "name": name,
+            "status": status,
+            "severity": "critical",
+            "resource": "db-1",
+            "labels": {"service": "db"},
+            "fingerprint": name,
+            "starts_at": at.isoformat(),
+        }
+        return {"alerts": [alert]}
+
+    for body in (payload("firing", now), payload("firing", now)):  # the second is a replay
+        resp = api.post("/v1/ingest/generic", json=body)
+        assert resp.status_code == 202, resp.text
+
+    def listed(status: str) -> list[dict[str, Any]]:
+        resp = api.get("/v1/alarms", params={"name": name, "status": status})
+        assert resp.status_code == 200, resp.text
+        return resp.json()["alarms"]
+
+    (alarm,) = wait_for(lambda: listed("open"), timeout=15, interval=0.25)
+    assert alarm["source"] == "generic" and alarm["resource"] == "db-1"
+    resolved = api.post(
+        "/v1/ingest/generic", json=payload("resolved", now + dt.timedelta(minutes=1))
+    )
+    assert resolved.status_code == 202
+    (done,) = wait_for(lambda: listed("resolved"), timeout=15, interval=0.25)
+    assert done["id"] == alarm["id"]
+    assert listed("open") == []
+    bad = api.post("/v1/ingest/generic", json={"alerts": "nope"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "UNPARSEABLE_PAYLOAD"
+
+
 def test_sigint_stops_within_seconds(local_server: LocalServer) -> None:
     code, took = local_server.interrupt(timeout=15)
     assert code == 0, local_server.output()[-3000:]
