@@ -169,3 +169,34 @@ def test_api_keys_round_trip(dynamodb):
     keys.put("abc", {"principal": "ci", "roles": ["operator"], "revoked": False})
     assert keys.find("abc")["roles"] == ["operator"]
     assert keys.find("def") is None
+
+
+def test_reopen_moves_only_a_resolved_alarm_back_to_open(repo):
+    alarm = _alarm(repo)
+    assert (
+        repo.reopen(alarm.id, {"updated_at": "2026-03-10T12:01:00.000Z"}) == alarm
+    )  # already open
+    repo.change_status(
+        alarm.id,
+        AlarmStatus.ACKNOWLEDGED,
+        _changes(AlarmStatus.ACKNOWLEDGED),
+        expected_version=None,
+    )
+    with pytest.raises(Conflict) as err:
+        repo.reopen(alarm.id, {"updated_at": "2026-03-10T12:05:00.000Z"})
+    assert err.value.code == "INVALID_TRANSITION"
+    repo.change_status(
+        alarm.id, AlarmStatus.RESOLVED, _changes(AlarmStatus.RESOLVED), expected_version=None
+    )
+    reopened = repo.reopen(alarm.id, {"updated_at": "2026-03-10T12:06:00.000Z"})
+    assert (reopened.status, reopened.resolved_at, reopened.version) == (AlarmStatus.OPEN, None, 4)
+    window = TimeRange.build(None, NOW, NOW)
+    assert [a.id for a in repo.list(AlarmQuery(window=window, status=AlarmStatus.OPEN)).items] == [
+        alarm.id
+    ]
+    assert repo.list(AlarmQuery(window=window, status=AlarmStatus.RESOLVED)).items == []
+    assert (
+        repo.reopen(alarm.id, {"updated_at": "2026-03-10T12:07:00.000Z"}).version == 4
+    )  # idempotent
+    with pytest.raises(NotFound):
+        repo.reopen(new_id("alm"), {"updated_at": "2026-03-10T12:07:00.000Z"})

@@ -112,6 +112,46 @@ class DynamoAlarmRepository:
             raise _why(alarm_id, target, failed.item, expected_version) from failed
         return _alarm(result["Attributes"])
 
+    def reopen(self, alarm_id: str, changes: dict[str, Any]) -> Alarm:
+        """resolved -> open, same id: the alert pipeline's flapping reopen. No API route calls
+        it (the public lifecycle never goes back to open)."""
+        day = datetime.fromtimestamp(id_time_ms(alarm_id) / 1000, UTC).strftime("%Y-%m-%d")
+        fields = dict(changes) | {"status": "open", "gsi3pk": f"ALARM_ST#open#{day}"}
+        names = {f"#{k}": k for k in fields} | {
+            "#version": "version",
+            "#resolved_at": "resolved_at",
+            "#resolved_by": "resolved_by",
+        }
+        values = {f":{k}": v for k, v in fields.items()} | {":one": 1, ":resolved": "resolved"}
+        update = (
+            "SET "
+            + ", ".join([f"#{k} = :{k}" for k in fields] + ["#version = #version + :one"])
+            + " REMOVE #resolved_at, #resolved_by"
+        )
+        try:
+            result = call(
+                "update_item",
+                TableName=self.table,
+                Key=_key(alarm_id),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(pk) AND #status = :resolved",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as failed:
+            if not failed.item:
+                raise NotFound(f"alarm {alarm_id} does not exist", code="ALARM_NOT_FOUND") from None
+            current = _alarm(failed.item)
+            if current.status.value == "open":
+                return current
+            raise Conflict(
+                f"alarm {alarm_id} is {current.status.value}; only a resolved alarm reopens",
+                code="INVALID_TRANSITION",
+            ) from failed
+        return _alarm(result["Attributes"])
+
     def list(self, query: AlarmQuery) -> Page[Alarm]:
         clauses, values = [], {}
         for field in ("severity", "source", "name", "status"):

@@ -77,12 +77,18 @@ def correlation_groups() -> Any:
 
 
 def alarm_reopener() -> Any:
-    return _build("alarm_reopener", "OMP_TABLE_MONITORING", DynamoAlarmReopener)
+    """The flapping reopen (resolved -> open, same id): a method of the alarm repository that
+    no API route calls."""
+    from omp.adapters.dynamo_alarms import DynamoAlarmRepository
+
+    return _build("alarm_reopener", "OMP_TABLE_MONITORING", DynamoAlarmRepository)
 
 
 def ingest_payloads() -> Any:
     """Offloaded webhook bodies (`IngestEnvelope.payload_s3`). The envelope names the bucket;
     the function's catalog entry grants it read access to the `ingest` bucket only."""
+    from omp.adapters.s3_payloads import S3PayloadAdapter
+
     return _build("ingest_payloads", "OMP_BUCKET_INGEST", S3PayloadAdapter)
 
 
@@ -143,86 +149,3 @@ def ingest_queue() -> Any:
 
     bucket = env.require("OMP_BUCKET_INGEST")
     return _build("ingest_queue", "OMP_QUEUE_ALERT_INGEST", lambda url: SqsIngestQueue(url, bucket))
-
-
-# ---- adapters the pipeline needs that have no module of their own yet -----------------------
-# (S3 reads and the flapping reopen; they move to omp/adapters/ when those modules are free.)
-
-
-class S3PayloadAdapter:
-    """`omp.services.pipeline.S3PayloadStore` on S3 (`GetObject`)."""
-
-    def __init__(self, bucket: str) -> None:
-        self.bucket = bucket  # the catalog's bucket; an envelope names its own
-
-    def get(self, bucket: str, key: str) -> bytes:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from omp.adapters.aws import client, translate
-        from omp.domain.signals import UnparseablePayload
-
-        try:
-            body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
-            return body.read()  # type: ignore[no-any-return]
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "NoSuchBucket", "404"):
-                raise UnparseablePayload(
-                    f"the offloaded payload s3://{bucket}/{key} does not exist"
-                ) from exc
-            raise translate(exc) from exc
-        except BotoCoreError as exc:
-            raise translate(exc) from exc
-
-
-class DynamoAlarmReopener:
-    """`omp.services.pipeline.AlarmReopener`: the flapping reopen of an alarm item of
-    `omp.adapters.dynamo_alarms` (resolved -> open, same id). The Alarm API never calls it."""
-
-    def __init__(self, table: str) -> None:
-        self.table = table
-
-    def reopen(self, alarm_id: str, changes: dict[str, Any]) -> Any:
-        from datetime import UTC, datetime
-
-        from omp.adapters.dynamo import ConditionFailed, call, to_item
-        from omp.adapters.dynamo_alarms import _alarm, _key
-        from omp.domain.errors import Conflict, NotFound
-        from omp.domain.ids import id_time_ms
-
-        day = datetime.fromtimestamp(id_time_ms(alarm_id) / 1000, UTC).strftime("%Y-%m-%d")
-        fields = dict(changes) | {"status": "open", "gsi3pk": f"ALARM_ST#open#{day}"}
-        names = {f"#{k}": k for k in fields} | {
-            "#version": "version",
-            "#resolved_at": "resolved_at",
-            "#resolved_by": "resolved_by",
-        }
-        values = {f":{k}": v for k, v in fields.items()} | {":one": 1, ":resolved": "resolved"}
-        update = (
-            "SET "
-            + ", ".join([f"#{k} = :{k}" for k in fields] + ["#version = #version + :one"])
-            + " REMOVE #resolved_at, #resolved_by"
-        )
-        try:
-            result = call(
-                "update_item",
-                TableName=self.table,
-                Key=_key(alarm_id),
-                UpdateExpression=update,
-                ConditionExpression="attribute_exists(pk) AND #status = :resolved",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_item(values),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ConditionFailed as failed:
-            if not failed.item:
-                raise NotFound(f"alarm {alarm_id} does not exist", code="ALARM_NOT_FOUND") from None
-            current = _alarm(failed.item)
-            if current.status.value == "open":
-                return current
-            raise Conflict(
-                f"alarm {alarm_id} is {current.status.value}; only a resolved alarm reopens",
-                code="INVALID_TRANSITION",
-            ) from failed
-        return _alarm(result["Attributes"])
