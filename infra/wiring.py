@@ -262,6 +262,39 @@ FUNCTIONS: tuple[Function, ...] = (
         buses=_ALARM_EVENTS,
         idempotent=True,
     ),
+    # ---- monitoring: incidents ----------------------------------------------------------------
+    Function(
+        name="get-incident",
+        service="monitoring",
+        handler="monitoring/get_incident",
+        trigger=HttpRoute("GET", "/v1/incidents/{incident_id}", "incidents:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="list-incidents",
+        service="monitoring",
+        handler="monitoring/list_incidents",
+        trigger=HttpRoute("GET", "/v1/incidents", "incidents:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="acknowledge-incident",
+        service="monitoring",
+        handler="monitoring/acknowledge_incident",
+        trigger=HttpRoute("POST", "/v1/incidents/{incident_id}/ack", "incidents:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        idempotent=True,
+    ),
+    Function(
+        name="resolve-incident",
+        service="monitoring",
+        handler="monitoring/resolve_incident",
+        trigger=HttpRoute("POST", "/v1/incidents/{incident_id}/resolve", "incidents:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        idempotent=True,
+    ),
     # ---- monitoring: alert ingestion ---------------------------------------------------------
     Function(
         name="ingest-alerts",
