@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from omp import sources
 from omp.domain.errors import BadRequest, Forbidden, NotFound
 from omp.domain.ingest import IngestEnvelope
 from omp.domain.keys import ANY_SOURCE
@@ -31,23 +32,6 @@ class Accepted:
     source: str
     message_id: str
     signals: list[Signal]
-
-
-def normalise(source: str, payload: Any, received_at: datetime) -> list[Signal]:
-    """The signals of a payload from a known source; UnparseablePayload when there are none."""
-    from omp.sources import alertmanager, cloudwatch, generic, grafana, pagerduty
-
-    if not isinstance(payload, dict):
-        raise UnparseablePayload("the body must be a JSON object")
-    if source == "pagerduty":
-        return pagerduty.normalise(payload, received_at=received_at)
-    if source == "generic":
-        return generic.normalise(payload, received_at=received_at)
-    if source == "alertmanager":
-        return alertmanager.normalise(payload)
-    if source == "grafana":
-        return grafana.normalise(payload)
-    return cloudwatch.normalise(payload)
 
 
 def detect(payload: Any) -> str:
@@ -85,7 +69,7 @@ def accept(
             details={"key_source": scope, "source": source},
         )
     try:
-        signals = normalise(source, payload, now)
+        signals = sources.normalise(source, payload, now)
     except UnparseablePayload as exc:
         raise BadRequest(f"not a {source} payload: {exc}", code="UNPARSEABLE_PAYLOAD") from exc
     envelope = IngestEnvelope(

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from omp import sources
 from omp.analytics import correlation
 from omp.analytics.correlation import AlarmFacts, CorrelationDecision, LabelGroupRule, Outcome
 from omp.domain import alarms as alarm_domain
@@ -54,7 +55,6 @@ from omp.domain.incidents import Incident, IncidentPolicy
 from omp.domain.ingest import IngestEnvelope
 from omp.domain.signals import Signal, UnparseablePayload
 from omp.domain.timeutil import iso, utc
-from omp.sources.detect import NORMALISERS
 
 if TYPE_CHECKING:
     from omp.analytics.correlation import Rule
@@ -175,18 +175,7 @@ def received_at(envelope: IngestEnvelope) -> datetime:
 def normalise(envelope: IngestEnvelope, payload: dict[str, Any]) -> list[Signal]:
     """The envelope's source's normaliser; pagerduty and generic are dated with `received_at`
     where the body has no time of its own."""
-    if envelope.source not in NORMALISERS:
-        raise UnparseablePayload(f"unknown source {envelope.source!r}")
-    at = received_at(envelope)
-    if envelope.source == "pagerduty":
-        from omp.sources import pagerduty
-
-        return pagerduty.normalise(payload, received_at=at)
-    if envelope.source == "generic":
-        from omp.sources import generic
-
-        return generic.normalise(payload, received_at=at)
-    return NORMALISERS[envelope.source](payload)
+    return sources.normalise(envelope.source, payload, received_at(envelope))
 
 
 # ---- the pipeline ---------------------------------------------------------------------------
