@@ -58,6 +58,28 @@ def exact_pattern(rule: events.Rule, pattern: Mapping[str, object]) -> None:
     cfn.event_pattern = dict(pattern)  # replaces the L2's rendered stand-in entirely
 
 
+def pattern_rule(
+    scope: Construct,
+    cid_: str,
+    *,
+    bus: events.IEventBus,
+    pattern: Mapping[str, object],
+    target: events.IRuleTarget,
+    description: str,
+) -> events.Rule:
+    """A rule whose pattern is the catalog's dict, verbatim."""
+    rule = events.Rule(
+        scope,
+        cid_,
+        event_bus=bus,
+        description=description,
+        event_pattern=event_pattern(pattern),
+        targets=[target],
+    )
+    exact_pattern(rule, pattern)
+    return rule
+
+
 class FoundationStack(cdk.Stack):
     def __init__(
         self,
@@ -204,26 +226,23 @@ class FoundationStack(cdk.Stack):
             self.dlqs[queue_spec.name] = dlq
 
         for queue_name, bus_name, pattern in catalog.queue_rules:
-            rule = events.Rule(
+            pattern_rule(
                 self,
                 f"Route{cid(bus_name)}To{cid(queue_name)}",
-                event_bus=self.buses[bus_name],
+                bus=self.buses[bus_name],
+                pattern=pattern,
+                target=targets.SqsQueue(self.queues[queue_name]),
                 description=f"{bus_name} bus -> {queue_name} queue (wiring.QUEUE_RULES)",
-                event_pattern=event_pattern(pattern),
-                targets=[targets.SqsQueue(self.queues[queue_name])],
             )
-            exact_pattern(rule, pattern)
-
         for source_bus, target_bus, pattern in catalog.bus_forwards:
-            rule = events.Rule(
+            pattern_rule(
                 self,
                 f"Forward{cid(source_bus)}To{cid(target_bus)}",
-                event_bus=self.buses[source_bus],
+                bus=self.buses[source_bus],
+                pattern=pattern,
+                target=targets.EventBus(self.buses[target_bus]),
                 description=f"{source_bus} bus -> {target_bus} bus (wiring.BUS_FORWARDS)",
-                event_pattern=event_pattern(pattern),
-                targets=[targets.EventBus(self.buses[target_bus])],
             )
-            exact_pattern(rule, pattern)
 
         # ---- SNS ------------------------------------------------------------------------------
         self.topics: dict[str, sns.Topic] = {}

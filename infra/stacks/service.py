@@ -29,7 +29,7 @@ from constructs import Construct
 from infra import wiring
 from infra.stacks import bundling
 from infra.stacks.config import StageConfig
-from infra.stacks.foundation import IDEMPOTENCY_TABLE, cid, event_pattern, exact_pattern
+from infra.stacks.foundation import IDEMPOTENCY_TABLE, cid, pattern_rule
 from infra.stacks.nag import ack
 from infra.stacks.naming import Names
 from infra.stacks.network import NetworkStack
@@ -416,15 +416,14 @@ class ServiceStack(cdk.Stack):
                 )
             )
         elif isinstance(trigger, wiring.EventRule):
-            rule = events.Rule(
+            pattern_rule(
                 self,
                 f"{base}Rule",
-                event_bus=self.bus(trigger.bus),
+                bus=self.bus(trigger.bus),
+                pattern=trigger.pattern,
+                target=targets.LambdaFunction(function, retry_attempts=4),
                 description=f"{trigger.bus} bus -> {fn.name}",
-                event_pattern=event_pattern(trigger.pattern),
-                targets=[targets.LambdaFunction(function, retry_attempts=4)],
             )
-            exact_pattern(rule, trigger.pattern)
         elif isinstance(trigger, wiring.Schedule):
             events.Rule(
                 self,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from omp.domain.alarms import AlarmResponse, AlarmStatus, StatusChange
+from omp.api import lifecycle
+from omp.domain.alarms import AlarmResponse, AlarmStatus
 from omp.runtime import container, http
 from omp.services import alarms
 
@@ -10,20 +11,11 @@ __all__ = ["AlarmResponse", "change_status", "status_change_route"]
 
 
 def status_change_route(action: str, summary: str) -> http.Route:
-    return http.Route(
-        "POST",
-        f"/v1/alarms/{{alarm_id}}/{action}",
-        summary=summary,
-        tag="alarms",
-        body=StatusChange,
-        body_required=False,
-        response=AlarmResponse,
-        idempotent=True,
-    )
+    return lifecycle.status_change_route("alarms", "alarm_id", action, summary, AlarmResponse)
 
 
 def change_status(request: http.Request, target: AlarmStatus) -> AlarmResponse:
-    change = request.body if isinstance(request.body, StatusChange) else StatusChange()
+    change = lifecycle.requested_change(request)
     alarm = alarms.change_status(
         request.path["alarm_id"],
         target,

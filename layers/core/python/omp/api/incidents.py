@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from omp.domain.alarms import Severity, StatusChange
+from omp.api import lifecycle
+from omp.domain.alarms import Severity
 from omp.domain.incidents import IncidentStatus
 from omp.runtime import container, http
 from omp.services import incidents
@@ -58,20 +59,13 @@ class IncidentListResponse(BaseModel):
 
 
 def status_change_route(action: str, summary: str) -> http.Route:
-    return http.Route(
-        "POST",
-        f"/v1/incidents/{{incident_id}}/{action}",
-        summary=summary,
-        tag="incidents",
-        body=StatusChange,
-        body_required=False,
-        response=IncidentResponse,
-        idempotent=True,
+    return lifecycle.status_change_route(
+        "incidents", "incident_id", action, summary, IncidentResponse
     )
 
 
 def change_status(request: http.Request, target: IncidentStatus) -> IncidentResponse:
-    change = request.body if isinstance(request.body, StatusChange) else StatusChange()
+    change = lifecycle.requested_change(request)
     incident = incidents.change_status(
         request.path["incident_id"],
         target,
