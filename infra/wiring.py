@@ -364,6 +364,11 @@ FUNCTIONS: tuple[Function, ...] = (
         buses=_ALARM_EVENTS,
         idempotent=True,
     ),
+    # ---- monitoring: alarm timeline, incident merge/split, CloudWatch SNS and Lambda action ----
+    # ---- monitoring: silences, maintenance windows, inhibition rules --------------------------
+    # ---- monitoring: routing, notifications, escalation ---------------------------------------
+    # ---- monitoring: metrics, baselines and anomaly detection ---------------------------------
+    # ---- cmdb ---------------------------------------------------------------------------------
 )
 
 # Rules that route bus events to queues (not to a function directly): fan-in for high volume.
