@@ -365,6 +365,31 @@ FUNCTIONS: tuple[Function, ...] = (
         idempotent=True,
     ),
     # ---- monitoring: alarm timeline, incident merge/split, CloudWatch SNS and Lambda action ----
+    Function(
+        name="get-alarm-timeline",
+        service="monitoring",
+        handler="monitoring/get_alarm_timeline",
+        trigger=HttpRoute("GET", "/v1/alarms/{alarm_id}/timeline", "alarms:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="merge-incidents",
+        service="monitoring",
+        handler="monitoring/merge_incidents",
+        trigger=HttpRoute("POST", "/v1/incidents/{incident_id}/merge", "incidents:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        idempotent=True,
+    ),
+    Function(
+        name="split-incident",
+        service="monitoring",
+        handler="monitoring/split_incident",
+        trigger=HttpRoute("POST", "/v1/incidents/{incident_id}/split", "incidents:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        idempotent=True,
+    ),
     # ---- monitoring: silences, maintenance windows, inhibition rules --------------------------
     # ---- monitoring: routing, notifications, escalation ---------------------------------------
     # ---- monitoring: metrics, baselines and anomaly detection ---------------------------------

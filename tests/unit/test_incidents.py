@@ -128,11 +128,36 @@ def test_merge_moves_alarms_and_closes_the_source():
     source = incident(alarm(1), alarm(2, Severity.CRITICAL), inc_id="inc_b")
     merged, closed = incidents.merge(target, source, LATER, "me")
     assert merged.alarm_ids == ("alm_1", "alm_2") and merged.severity is Severity.CRITICAL
-    assert closed.status is IncidentStatus.RESOLVED and closed.merged_into == "inc_a"
-    with pytest.raises(ValidationFailed):
+    assert closed.status is IncidentStatus.MERGED and closed.merged_into == "inc_a"
+    assert not closed.active
+    with pytest.raises(ValidationFailed, match="itself") as into_self:
         incidents.merge(target, target, LATER, "me")
-    with pytest.raises(Conflict):
+    assert into_self.value.code == "MERGE_INTO_SELF"
+    with pytest.raises(ValidationFailed) as not_active:
         incidents.merge(merged, closed, LATER, "me")
+    assert not_active.value.code == "INCIDENT_NOT_ACTIVE"
+    with pytest.raises(ValidationFailed):
+        incidents.merge(incidents.resolve(target, LATER, "me"), source, LATER, "me")
+    assert incidents.event_for(source, closed, "me").detail_type == "IncidentResolved"
+    assert incidents.event_for(target, merged, "me").detail_type == "IncidentUpdated"
+
+
+def test_split_several_alarms_and_find_an_earlier_split():
+    inc = incident(alarm(1), alarm(2, resource="db"), alarm(3, resource="web"))
+    left, new = incidents.split(
+        inc, ("alm_2", "alm_3", "alm_2"), new_incident_id="inc_new", now=LATER, actor="me"
+    )
+    assert left.alarm_ids == ("alm_1",) and left.version == inc.version + 1
+    assert new.alarm_ids == ("alm_2", "alm_3") and new.affected_resources == ("db", "web")
+    assert new.group_key == incidents.split_group_key("inc_new") and new.rule == "split"
+    assert incidents.split_from(left, ("alm_2", "alm_3")) == "inc_new"
+    assert incidents.split_from(left, ("alm_3",)) == "inc_new"
+    assert incidents.split_from(left, ("alm_1",)) is None  # still there: not split yet
+    assert incidents.split_from(inc, ("alm_2",)) is None
+    with pytest.raises(Conflict):  # every alarm would leave
+        incidents.split(inc, ("alm_1", "alm_2", "alm_3"), new_incident_id="x", now=LATER, actor="m")
+    with pytest.raises(ValidationFailed):
+        incidents.split(inc, (), new_incident_id="x", now=LATER, actor="m")
 
 
 def test_split_an_alarm_out():

@@ -3,7 +3,7 @@ and correlation groups. Key design (see docs/noise-reduction.md, "Storage"):
 
 - alert state: pk `ALERT#<source>#<fingerprint>`, sk `S`; while flapping also
   gsi1 `ALERT_FLAPPING` / `<last_change>#<source>#<fingerprint>` (the settle sweep's list).
-- timeline entry: pk `ALARM#<alarm id>`, sk `T#<at>#<recorded_at>#<nnn>#<kind>`.
+- timeline entry: pk `ALARM#<alarm id>`, sk `T#<at>#<nnn>#<kind>`.
 - incident: pk `INCIDENT#<id>`, sk `I`; gsi1 `INCIDENTS#<day>` and
   gsi3 `INCIDENT_ST#<status>#<day>`, both sorted by `<opened_at>#<id>` (day of `opened_at`).
 - correlation group: pk `CGROUP#<key>`, sk `G`; while pending also
@@ -145,9 +145,16 @@ def _state(values: dict[str, Any]) -> AlertState:
     )
 
 
+def timeline_sk(entry: TimelineEntry, seq: int) -> str:
+    """The entry's sort key: its time, its position in its decision and its kind. Not the
+    processing time (`recorded_at`): a redelivered record re-applies the same decision later,
+    and its entries must overwrite the first attempt's, not add to them."""
+    return f"T#{ts(entry.at)}#{seq:03d}#{entry.kind}"
+
+
 def _timeline_item(entry: TimelineEntry, seq: int) -> dict[str, Any]:
-    sk = f"T#{ts(entry.at)}#{ts(entry.recorded_at)}#{seq:03d}#{entry.kind}"
-    return {
+    sk = timeline_sk(entry, seq)
+    item: dict[str, Any] = {
         "pk": f"ALARM#{entry.alarm_id}",
         "sk": sk,
         "alarm_id": entry.alarm_id,
@@ -158,6 +165,9 @@ def _timeline_item(entry: TimelineEntry, seq: int) -> dict[str, Any]:
         "occurrences": entry.occurrences,
         "note": entry.note,
     }
+    if entry.actor:
+        item["actor"] = entry.actor
+    return item
 
 
 def _entry(values: dict[str, Any]) -> TimelineEntry:
@@ -169,6 +179,7 @@ def _entry(values: dict[str, Any]) -> TimelineEntry:
         status=AlertStatus(values["status"]),
         occurrences=int(values["occurrences"]),
         note=str(values.get("note", "")),
+        actor=str(values.get("actor", "")),
     )
 
 

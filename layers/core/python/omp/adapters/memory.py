@@ -175,6 +175,7 @@ class MemoryAlertStateStore:
     def __init__(self) -> None:
         self.states: dict[tuple[str, str], AlertState] = {}
         self.entries: dict[str, list[TimelineEntry]] = {}
+        self.keyed: dict[str, dict[tuple[datetime, int, str], TimelineEntry]] = {}
         self.calls: list[str] = []
 
     def get(self, source: str, fingerprint: str) -> AlertState | None:
@@ -206,11 +207,12 @@ class MemoryAlertStateStore:
 
     def append_timeline(self, entries: Sequence[TimelineEntry]) -> None:
         self.calls.append("append_timeline")
-        for entry in entries:
-            kept = self.entries.setdefault(entry.alarm_id, [])
-            if entry not in kept:
-                kept.append(entry)
-                kept.sort(key=lambda e: (e.at, e.recorded_at))
+        # Keyed like the DynamoDB items (time, position in the decision, kind): a retry
+        # overwrites, never adds.
+        for seq, entry in enumerate(entries):
+            keyed = self.keyed.setdefault(entry.alarm_id, {})
+            keyed[(entry.at, seq, entry.kind)] = entry
+            self.entries[entry.alarm_id] = [keyed[k] for k in sorted(keyed)]
 
     def timeline(
         self, alarm_id: str, limit: int = DEFAULT_LIMIT, next_token: str | None = None

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from omp.api import lifecycle
 from omp.domain.alarms import AlarmResponse, AlarmStatus
 from omp.runtime import container, http
 from omp.services import alarms
 
-__all__ = ["AlarmResponse", "change_status", "status_change_route"]
+__all__ = [
+    "AlarmResponse",
+    "AlarmTimelineResponse",
+    "TimelineParams",
+    "change_status",
+    "status_change_route",
+]
 
 
 def status_change_route(action: str, summary: str) -> http.Route:
@@ -25,5 +33,34 @@ def change_status(request: http.Request, target: AlarmStatus) -> AlarmResponse:
         repo=container.alarms(),
         events=container.publisher(),
         clock=container.clock(),
+        states=container.alert_states(),
     )
     return AlarmResponse(alarm=alarm)
+
+
+class TimelineParams(BaseModel):
+    """`GET /v1/alarms/{alarm_id}/timeline`: a page of the timeline, oldest first."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(default=50, ge=1, le=200)
+    next_token: str | None = Field(default=None, max_length=4096)
+
+
+class AlarmTimelineEntryView(BaseModel):
+    at: str = Field(description="when the change happened (the source's time for source changes)")
+    recorded_at: str = Field(description="when the platform recorded it")
+    kind: str = Field(
+        description="created, acknowledged, resolved, reopened, flapping_started, "
+        "flapping_ended, correlated"
+    )
+    status: str = Field(description="the alarm's status after the change")
+    occurrences: int
+    note: str
+    actor: str | None = Field(description="who changed it through the API; null: the source")
+
+
+class AlarmTimelineResponse(BaseModel):
+    alarm_id: str
+    timeline: list[AlarmTimelineEntryView]
+    next_token: str | None = None

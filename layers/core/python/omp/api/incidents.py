@@ -3,7 +3,7 @@ what the routes answer) and the acknowledge/resolve glue both routes share."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from omp.api import lifecycle
 from omp.domain.alarms import Severity
@@ -77,3 +77,78 @@ def change_status(request: http.Request, target: IncidentStatus) -> IncidentResp
         clock=container.clock(),
     )
     return IncidentResponse.model_validate({"incident": incident.to_dict()})
+
+
+_ID = Field(min_length=1, max_length=64)
+MAX_MERGE = 20  # one transaction: the target and every merged incident (DynamoDB: 100 items)
+
+
+class MergeIncidents(BaseModel):
+    """`POST /v1/incidents/{incident_id}/merge`: the incidents whose alarms move into this one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    incident_ids: list[str] = Field(
+        min_length=1,
+        max_length=MAX_MERGE,
+        description="incidents to merge into this one; each ends `merged` with `merged_into`",
+    )
+    version: int | None = Field(
+        default=None, ge=1, description="this incident's version as read (409 if it moved on)"
+    )
+
+
+class MergeResponse(BaseModel):
+    incident: IncidentView
+    merged: list[IncidentView]
+
+
+class SplitIncident(BaseModel):
+    """`POST /v1/incidents/{incident_id}/split`: the alarms that leave for a new incident."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alarm_ids: list[str] = Field(min_length=1, max_length=100)
+    version: int | None = Field(
+        default=None, ge=1, description="this incident's version as read (409 if it moved on)"
+    )
+
+
+class SplitResponse(BaseModel):
+    incident: IncidentView
+    new_incident: IncidentView
+
+
+def merge(request: http.Request) -> MergeResponse:
+    body = request.body_as(MergeIncidents)
+    target, merged = incidents.merge(
+        request.path["incident_id"],
+        body.incident_ids,
+        actor=request.actor,
+        expected_version=body.version,
+        repo=container.incidents(),
+        groups=container.correlation_groups(),
+        events=container.publisher(),
+        clock=container.clock(),
+    )
+    return MergeResponse.model_validate(
+        {"incident": target.to_dict(), "merged": [m.to_dict() for m in merged]}
+    )
+
+
+def split(request: http.Request) -> SplitResponse:
+    body = request.body_as(SplitIncident)
+    remaining, new, _created = incidents.split(
+        request.path["incident_id"],
+        body.alarm_ids,
+        actor=request.actor,
+        expected_version=body.version,
+        repo=container.incidents(),
+        groups=container.correlation_groups(),
+        states=container.alert_states(),
+        events=container.publisher(),
+        clock=container.clock(),
+    )
+    return SplitResponse.model_validate(
+        {"incident": remaining.to_dict(), "new_incident": new.to_dict()}
+    )

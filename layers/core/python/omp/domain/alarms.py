@@ -89,6 +89,9 @@ class Alarm(BaseModel):
     resolved_at: str | None = None
     resolved_by: str | None = None
     comment: str | None = None
+    # The (source, fingerprint) of the alert instance the pipeline made it from; None for
+    # alarms created through the API. Lets an API acknowledge/resolve update the dedup state.
+    fingerprint: str | None = None
     version: int = 1
 
 

@@ -119,6 +119,7 @@ class TimelineEntry:
     status: AlertStatus
     occurrences: int
     note: str = ""
+    actor: str = ""  # who made the change through the API; "" for the source's own changes
 
 
 @dataclass(frozen=True)
@@ -467,3 +468,45 @@ def apply_repeat(state: AlertState, update: RepeatUpdate) -> AlertState:
 
 
 DEFAULT_POLICY = DedupPolicy()
+
+
+def by_person(
+    state: AlertState | None,
+    alarm_id: str,
+    status: AlertStatus,
+    now: datetime,
+    actor: str,
+    comment: str | None = None,
+) -> tuple[AlertState | None, TimelineEntry]:
+    """A person acknowledged or resolved `alarm_id` through the API: the alarm's timeline
+    entry, and the dedup state the change implies (None: no state write, because the alarm
+    did not come from a source, or the state has moved on to another alarm, or it is already
+    there).
+
+    The state follows the person, so the source's next messages are judged against it: after
+    an acknowledgement, repeats still count and the source's resolve still resolves; after a
+    resolve, the source's resolve is ignored, and its next firing (observed after anything
+    seen so far) opens a new alarm. `last_change` moves up to `last_seen`, never to `now`: it
+    stays in the source's time, and a replay of an observation already counted stays ignored
+    rather than reopening. Not a flapping change: people do not flap."""
+    entry = TimelineEntry(
+        alarm_id=alarm_id,
+        at=now,
+        recorded_at=now,
+        kind=status.value,
+        status=status,
+        occurrences=state.occurrences if state is not None and state.alarm_id == alarm_id else 0,
+        note=comment or "",
+        actor=actor,
+    )
+    if state is None or state.alarm_id != alarm_id or state.status is status:
+        return None, entry
+    if state.status is AlertStatus.RESOLVED:
+        return None, entry  # the source resolved it first; a person cannot go backwards here
+    changed = replace(
+        state,
+        status=status,
+        last_change=max(state.last_change, state.last_seen),
+        version=state.version + 1,
+    )
+    return changed, entry

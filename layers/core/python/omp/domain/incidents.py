@@ -3,8 +3,8 @@
 An incident holds its alarms (id, severity, resource, resolved or not); its severity is the
 highest of its alarms', its affected resources the union of theirs. Transitions return a new
 `Incident` (frozen) with `version + 1` and a timeline entry; a store writes it conditionally on
-the previous version. Lifecycle: open -> acknowledged -> resolved, open -> resolved; merged
-incidents end resolved with `merged_into` set.
+the previous version. Lifecycle: open -> acknowledged -> resolved, open -> resolved; a merged
+incident ends `merged` with `merged_into` pointing at the incident that took its alarms.
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ class IncidentStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+    MERGED = "merged"  # closed by a merge: `merged_into` names the incident that took its alarms
 
+
+ACTIVE = frozenset({IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED})
 
 ALLOWED_FROM: dict[IncidentStatus, frozenset[IncidentStatus]] = {
     IncidentStatus.ACKNOWLEDGED: frozenset({IncidentStatus.OPEN}),
@@ -105,7 +108,7 @@ class Incident:
 
     @property
     def active(self) -> bool:
-        return self.status is not IncidentStatus.RESOLVED
+        return self.status in ACTIVE
 
     @property
     def all_alarms_resolved(self) -> bool:
@@ -309,15 +312,27 @@ def _check(incident: Incident, target: IncidentStatus) -> None:
         )
 
 
+def _require_mergeable(incident: Incident, doing: str) -> None:
+    if not incident.active:
+        raise ValidationFailed(
+            f"incident {incident.id} is {incident.status.value}; it cannot {doing}",
+            code="INCIDENT_NOT_ACTIVE",
+            details={"incident_id": incident.id, "status": incident.status.value},
+        )
+
+
 def merge(
     target: Incident, source: Incident, now: datetime, actor: str
 ) -> tuple[Incident, Incident]:
-    """`source`'s alarms move into `target`; `source` ends resolved with `merged_into`.
-    Returns (target, source) after the merge; a store writes both conditionally."""
+    """`source`'s alarms move into `target`; `source` ends `merged` with `merged_into`.
+    Returns (target, source) after the merge; a store writes both conditionally. Merging an
+    incident into itself, or a resolved or merged one (either side), is refused (422)."""
     if target.id == source.id:
-        raise ValidationFailed("an incident cannot be merged into itself")
-    _require_active(target, "take a merge")
-    _require_active(source, "be merged")
+        raise ValidationFailed(
+            f"incident {target.id} cannot be merged into itself", code="MERGE_INTO_SELF"
+        )
+    _require_mergeable(target, "take a merge")
+    _require_mergeable(source, "be merged")
     have = set(target.alarm_ids)
     moved = tuple(a for a in source.alarms if a.alarm_id not in have)
     merged_target = _step(
@@ -330,7 +345,7 @@ def merge(
     closed_source = _step(
         source,
         IncidentTimelineEntry(at=now, kind="merged_into", actor=actor, note=target.id),
-        status=IncidentStatus.RESOLVED,
+        status=IncidentStatus.MERGED,
         resolved_at=now,
         resolved_by=actor,
         merged_into=target.id,
@@ -338,49 +353,82 @@ def merge(
     return merged_target, closed_source
 
 
+def split_group_key(new_incident_id: str) -> str:
+    """The correlation group key of an incident made by a split (one group per such incident,
+    so the alert pipeline finds it from its alarms like any other)."""
+    return f"split|{new_incident_id}"
+
+
 def split(
     incident: Incident,
-    alarm_id: str,
+    alarm_ids: str | tuple[str, ...],
     *,
     new_incident_id: str,
     now: datetime,
     actor: str,
     policy: IncidentPolicy | None = None,
 ) -> tuple[Incident, Incident]:
-    """Take one alarm out into a new incident of its own. Returns (remaining, new). The last
-    alarm cannot be split out (that incident would be empty)."""
+    """Take alarms out into a new incident of their own. Returns (remaining, new). Not every
+    alarm can be split out (the incident would be empty); an alarm named twice counts once.
+    With `auto_resolve`, a side left with only resolved alarms resolves."""
     policy = policy or DEFAULT_POLICY
+    wanted = (alarm_ids,) if isinstance(alarm_ids, str) else tuple(dict.fromkeys(alarm_ids))
+    if not wanted:
+        raise ValidationFailed("name at least one alarm to split out")
     _require_active(incident, "split")
-    alarm = incident.alarm(alarm_id)
-    if alarm is None:
-        raise NotFound(
-            f"alarm {alarm_id} is not in incident {incident.id}", code="ALARM_NOT_IN_INCIDENT"
-        )
-    if len(incident.alarms) == 1:
+    moving = []
+    for alarm_id in wanted:
+        alarm = incident.alarm(alarm_id)
+        if alarm is None:
+            raise NotFound(
+                f"alarm {alarm_id} is not in incident {incident.id}",
+                code="ALARM_NOT_IN_INCIDENT",
+                details={"alarm_id": alarm_id},
+            )
+        moving.append(alarm)
+    if len(moving) == len(incident.alarms):
         raise Conflict(
-            f"alarm {alarm_id} is the only alarm of incident {incident.id}",
+            f"splitting out every alarm of incident {incident.id} would leave it empty",
             code="INVALID_TRANSITION",
+            details={"status": incident.status.value, "requested": "split"},
         )
-    remaining = _step(
-        incident,
-        IncidentTimelineEntry(
-            at=now, kind="alarm_split", actor=actor, alarm_id=alarm_id, note=new_incident_id
-        ),
-        alarms=tuple(a for a in incident.alarms if a.alarm_id != alarm_id),
-    )
+    remaining = incident
+    for alarm in moving:
+        remaining = _step(
+            remaining,
+            IncidentTimelineEntry(
+                at=now,
+                kind="alarm_split",
+                actor=actor,
+                alarm_id=alarm.alarm_id,
+                note=new_incident_id,
+            ),
+            alarms=tuple(a for a in remaining.alarms if a.alarm_id != alarm.alarm_id),
+        )
+    remaining = replace(remaining, version=incident.version + 1)  # one write
     if policy.auto_resolve and remaining.all_alarms_resolved:
         remaining = resolve(remaining, now, actor="auto", comment="all alarms resolved")
     new = open_incident(
         incident_id=new_incident_id,
-        group_key=f"split:{incident.id}:{alarm_id}",
-        alarms=(alarm,),
+        group_key=split_group_key(new_incident_id),
+        alarms=tuple(moving),
         now=now,
         rule="split",
         actor=actor,
     )
-    if policy.auto_resolve and alarm.resolved:
+    if policy.auto_resolve and new.all_alarms_resolved:
         new = resolve(new, now, actor="auto", comment="all alarms resolved")
     return remaining, new
+
+
+def split_from(incident: Incident, alarm_ids: tuple[str, ...]) -> str | None:
+    """The incident an earlier split of `alarm_ids` out of `incident` made (its timeline's
+    `alarm_split` entries name it), or None: a retried split is answered, not refused."""
+    if not alarm_ids or set(incident.alarm_ids) & set(alarm_ids):
+        return None
+    made = {e.alarm_id: e.note for e in incident.timeline if e.kind == "alarm_split"}
+    targets = {made.get(a) for a in alarm_ids}
+    return targets.pop() if len(targets) == 1 and None not in targets else None
 
 
 EVENT_OPENED = "IncidentOpened"

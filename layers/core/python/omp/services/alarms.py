@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from omp.domain import alarms as domain
+from omp.domain import dedup
 from omp.domain.alarms import Alarm, AlarmStatus, CreateAlarm
-from omp.domain.errors import NotFound
+from omp.domain.errors import Conflict, NotFound
 from omp.domain.ids import is_id, new_id
 from omp.domain.pagination import Page
 
 if TYPE_CHECKING:  # ports are types only: importing them would load every model
     from omp.domain.alarms import AlarmQuery
-    from omp.ports import AlarmRepository, Clock, EventPublisher
+    from omp.domain.dedup import TimelineEntry
+    from omp.ports import AlarmRepository, AlertStateStore, Clock, EventPublisher
+
+logger = logging.getLogger("omp.alarms")
+
+STATE_ATTEMPTS = 3  # a racing source message bumps the state's version; re-read and retry
 
 
 def _not_found(alarm_id: str) -> NotFound:
@@ -59,11 +67,53 @@ def change_status(
     repo: AlarmRepository,
     events: EventPublisher,
     clock: Clock,
+    states: AlertStateStore | None = None,
 ) -> Alarm:
-    """Acknowledge or resolve: one conditional write, then the event."""
+    """Acknowledge or resolve: one conditional write, then the event. With `states`, the
+    change also goes on the alarm's timeline and, for an alarm from a source, into the dedup
+    state (`dedup.by_person`), after the alarm's write: that write decides, and a retry of
+    the request finds the alarm already changed (409) rather than writing twice."""
     if not is_id(alarm_id, domain.ID_PREFIX):
         raise _not_found(alarm_id)
-    changes = domain.transition_changes(target, now=clock.now(), actor=actor, comment=comment)
+    now = clock.now()
+    changes = domain.transition_changes(target, now=now, actor=actor, comment=comment)
     alarm = repo.change_status(alarm_id, target, changes, expected_version=expected_version)
+    if states is not None:
+        _follow_in_dedup(alarm, now, actor, comment, states)
     events.publish([domain.event_for(alarm, actor)])
     return alarm
+
+
+def _follow_in_dedup(
+    alarm: Alarm, now: datetime, actor: str, comment: str | None, states: AlertStateStore
+) -> None:
+    status = dedup.AlertStatus(alarm.status.value)
+    entry: TimelineEntry | None = None
+    for _ in range(STATE_ATTEMPTS):
+        state = states.get(alarm.source, alarm.fingerprint) if alarm.fingerprint else None
+        changed, entry = dedup.by_person(state, alarm.id, status, now, actor, comment)
+        if changed is None or state is None:
+            break
+        try:
+            states.put(changed, state.version)
+        except Conflict:
+            continue  # a source message landed in between: judge again on the new state
+        break
+    else:
+        logger.warning("alarm %s: the dedup state kept changing; left as it is", alarm.id)
+    if entry is not None:
+        states.append_timeline([entry])
+
+
+def alarm_timeline(
+    alarm_id: str,
+    limit: int,
+    next_token: str | None,
+    *,
+    repo: AlarmRepository,
+    states: AlertStateStore,
+) -> Page[TimelineEntry]:
+    """Every state change of an alarm, oldest first: the pipeline's (created, resolved,
+    reopened, flapping, correlated) and people's (acknowledged, resolved through the API)."""
+    get_alarm(alarm_id, repo=repo)
+    return states.timeline(alarm_id, limit=limit, next_token=next_token)

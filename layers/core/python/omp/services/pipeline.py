@@ -280,6 +280,7 @@ def alarm_from_signal(signal: Signal, alarm_id: str, now: datetime, actor: str) 
         created_at=stamp,
         updated_at=stamp,
         created_by=actor,
+        fingerprint=signal.fingerprint,
     )
 
 
