@@ -391,6 +391,102 @@ FUNCTIONS: tuple[Function, ...] = (
         idempotent=True,
     ),
     # ---- monitoring: silences, maintenance windows, inhibition rules --------------------------
+    # (process-alerts reads them through its monitoring-table access; no new grant needed)
+    Function(
+        name="create-silence",
+        service="monitoring",
+        handler="monitoring/create_silence",
+        trigger=HttpRoute("POST", "/v1/silences", "silences:write"),
+        tables={"monitoring": "write"},  # the silence; reads the active alarms (share check)
+        buses=_ALARM_EVENTS,
+        idempotent=True,
+    ),
+    Function(
+        name="list-silences",
+        service="monitoring",
+        handler="monitoring/list_silences",
+        trigger=HttpRoute("GET", "/v1/silences", "silences:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="get-silence",
+        service="monitoring",
+        handler="monitoring/get_silence",
+        trigger=HttpRoute("GET", "/v1/silences/{silence_id}", "silences:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="expire-silence",
+        service="monitoring",
+        handler="monitoring/expire_silence",
+        trigger=HttpRoute("DELETE", "/v1/silences/{silence_id}", "silences:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+    ),
+    Function(
+        name="create-maintenance-window",
+        service="monitoring",
+        handler="monitoring/create_maintenance_window",
+        trigger=HttpRoute("POST", "/v1/maintenance-windows", "silences:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        idempotent=True,
+    ),
+    Function(
+        name="list-maintenance-windows",
+        service="monitoring",
+        handler="monitoring/list_maintenance_windows",
+        trigger=HttpRoute("GET", "/v1/maintenance-windows", "silences:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="get-maintenance-window",
+        service="monitoring",
+        handler="monitoring/get_maintenance_window",
+        trigger=HttpRoute("GET", "/v1/maintenance-windows/{window_id}", "silences:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="delete-maintenance-window",
+        service="monitoring",
+        handler="monitoring/delete_maintenance_window",
+        trigger=HttpRoute("DELETE", "/v1/maintenance-windows/{window_id}", "silences:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+    ),
+    Function(
+        name="create-inhibition-rule",
+        service="monitoring",
+        handler="monitoring/create_inhibition_rule",
+        trigger=HttpRoute("POST", "/v1/inhibition-rules", "silences:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        idempotent=True,
+    ),
+    Function(
+        name="list-inhibition-rules",
+        service="monitoring",
+        handler="monitoring/list_inhibition_rules",
+        trigger=HttpRoute("GET", "/v1/inhibition-rules", "silences:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="delete-inhibition-rule",
+        service="monitoring",
+        handler="monitoring/delete_inhibition_rule",
+        trigger=HttpRoute("DELETE", "/v1/inhibition-rules/{rule_id}", "silences:write"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+    ),
+    Function(
+        name="warn-expiring-silences",
+        service="monitoring",
+        handler="monitoring/warn_expiring_silences",
+        trigger=Schedule("rate(5 minutes)"),
+        tables={"monitoring": "write"},  # the warned / announced marks
+        buses=_ALARM_EVENTS,
+        timeout_s=60,
+    ),
     # ---- monitoring: routing, notifications, escalation ---------------------------------------
     # ---- monitoring: metrics, baselines and anomaly detection ---------------------------------
     # ---- cmdb ---------------------------------------------------------------------------------

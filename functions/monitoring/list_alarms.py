@@ -15,6 +15,9 @@ class AlarmListParams(ListParams):
     source: str | None = Field(default=None, min_length=1, max_length=256)
     resource: str | None = Field(default=None, min_length=1, max_length=256)
     name: str | None = Field(default=None, min_length=1, max_length=256)
+    suppressed: bool | None = Field(
+        default=None, description="true: only alarms held by a silence, window or inhibition"
+    )
 
 
 route = http.Route(
@@ -38,6 +41,7 @@ def list_alarms(request: http.Request) -> AlarmListResponse:
         resource=params.resource,
         name=params.name,
         next_token=params.next_token,
+        suppressed=params.suppressed,
     )
     page = alarms.list_alarms(query, repo=container.alarms())
     return AlarmListResponse(alarms=page.items, next_token=page.next_token)

@@ -24,12 +24,12 @@ def parse(body: str) -> IngestEnvelope:
         raise UnparseablePayload(f"not an ingest envelope: {type(exc).__name__}: {exc}") from exc
 
 
-def handle(record: dict[str, Any]) -> None:
+def handle(record: dict[str, Any], config: Any = None) -> None:
     message_id = record.get("messageId")
     try:
         envelope = parse(record.get("body") or "")
         results = pipeline.process(
-            envelope, container.pipeline_ports(), container.pipeline_config()
+            envelope, container.pipeline_ports(), config or container.pipeline_config()
         )
     except UnparseablePayload as exc:
         logger.error("poison record %s (DLQ after maxReceiveCount): %s", message_id, exc)
@@ -44,4 +44,6 @@ def handle(record: dict[str, Any]) -> None:
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return batch.process_sqs(event, handle)
+    # One config per batch: silences, windows and inhibition rules are read once, not per alert.
+    config = container.pipeline_config()
+    return batch.process_sqs(event, lambda record: handle(record, config))

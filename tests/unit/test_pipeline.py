@@ -12,6 +12,11 @@ from omp.adapters.memory import (
     MemoryIncidentRepository,
     MemoryPublisher,
 )
+from omp.adapters.memory_silences import (
+    MemoryInhibitionRuleStore,
+    MemoryMaintenanceWindowStore,
+    MemorySilenceStore,
+)
 from omp.analytics.correlation import LabelGroupRule, MemoryGroupStore
 from omp.domain.alarms import AlarmStatus
 from omp.domain.dedup import Action, DedupPolicy, alarm_id_for
@@ -339,6 +344,9 @@ def test_a_poison_record_fails_alone_with_its_reason_in_the_log(ports, caplog, b
         "publisher": ports.events,
         "clock": ports.clock,
         "ingest_payloads": ports.payloads,
+        "silences": MemorySilenceStore(),
+        "maintenance_windows": MemoryMaintenanceWindowStore(),
+        "inhibition_rules": MemoryInhibitionRuleStore(),
     }
     with caplog.at_level(logging.INFO), container.override(**overrides):
         result = handler.lambda_handler(event, None)

@@ -12,8 +12,10 @@ from omp.domain.audit import AuditEntry, AuditQuery
 from omp.domain.dedup import AlertState, RepeatUpdate, TimelineEntry
 from omp.domain.events import DomainEvent
 from omp.domain.incidents import Incident, IncidentStatus
+from omp.domain.inhibition import InhibitionRuleRecord
 from omp.domain.pagination import DEFAULT_LIMIT, Page
 from omp.domain.queries import TimeRange
+from omp.domain.silences import MaintenanceWindow, Silence, SilenceRecord, SilenceState
 
 
 class Clock(Protocol):
@@ -136,3 +138,71 @@ class CorrelationGroupStore(Protocol):
     def delete(self, key: str) -> None: ...
 
     def pending(self) -> list[Group]: ...
+
+
+# ---- silences, maintenance windows, inhibition rules (omp.services.silences) -----------------
+
+
+class SilenceStore(Protocol):
+    def put_new(self, record: SilenceRecord) -> None:
+        """Store a new silence; `Conflict` (SILENCE_EXISTS) if the id exists."""
+
+    def get(self, silence_id: str) -> SilenceRecord | None: ...
+
+    def save(self, record: SilenceRecord, expected_version: int) -> SilenceRecord:
+        """Write the silence's times on the stored version (version + 1; the flags are kept);
+        `NotFound`, `Conflict`."""
+
+    def unexpired(self, now: datetime) -> list[Silence]:
+        """Every pending or active silence at `now` (what the alert consumer loads)."""
+
+    def ending_between(self, start: datetime, end: datetime) -> list[SilenceRecord]:
+        """Silences whose `ends_at` lies in `[start, end]` (the expiry sweep's read)."""
+
+    def mark(self, silence_id: str, flag: str, at: datetime) -> bool:
+        """Set `flag` (`warned_at`, `expiry_announced_at`) only if it is unset: False when it
+        was already set (another sweep claimed it) or the silence is gone."""
+
+    def unmark(self, silence_id: str, flag: str) -> None:
+        """Clear `flag` again (a publish after the claim failed; the next sweep retries)."""
+
+    def list(
+        self,
+        state: SilenceState | None,
+        now: datetime,
+        limit: int = DEFAULT_LIMIT,
+        next_token: str | None = None,
+    ) -> Page[SilenceRecord]:
+        """Silences in `state` at `now` (all without), latest `ends_at` first."""
+
+
+class MaintenanceWindowStore(Protocol):
+    def put_new(self, window: MaintenanceWindow) -> None: ...
+
+    def get(self, window_id: str) -> MaintenanceWindow | None: ...
+
+    def delete(self, window_id: str) -> MaintenanceWindow:
+        """Remove and return it; `NotFound` (MAINTENANCE_WINDOW_NOT_FOUND)."""
+
+    def all(self) -> list[MaintenanceWindow]: ...
+
+    def list(
+        self, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+    ) -> Page[MaintenanceWindow]:
+        """Newest first."""
+
+
+class InhibitionRuleStore(Protocol):
+    def put_new(self, record: InhibitionRuleRecord) -> None: ...
+
+    def get(self, rule_id: str) -> InhibitionRuleRecord | None: ...
+
+    def delete(self, rule_id: str) -> InhibitionRuleRecord:
+        """Remove and return it; `NotFound` (INHIBITION_RULE_NOT_FOUND)."""
+
+    def all(self) -> list[InhibitionRuleRecord]: ...
+
+    def list(
+        self, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+    ) -> Page[InhibitionRuleRecord]:
+        """Oldest first: the order the rules apply in."""

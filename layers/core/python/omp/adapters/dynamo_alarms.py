@@ -153,12 +153,21 @@ class DynamoAlarmRepository:
         return _alarm(result["Attributes"])
 
     def list(self, query: AlarmQuery) -> Page[Alarm]:
-        clauses, values = [], {}
+        clauses: list[str] = []
+        values: dict[str, str | bool] = {}
         for field in ("severity", "source", "name", "status"):
             value = getattr(query, field)
             if value is not None:
                 clauses.append(f"#{field} = :{field}")
                 values[f":{field}"] = str(value)
+        if query.suppressed is not None:
+            # Alarms stored before suppression existed have no attribute: not suppressed.
+            clauses.append(
+                "#suppressed = :suppressed"
+                if query.suppressed
+                else "(attribute_not_exists(#suppressed) OR #suppressed = :suppressed)"
+            )
+            values[":suppressed"] = query.suppressed
         if query.resource:
             index, partitions = "gsi2", [f"ALARM_RES#{query.resource}"]
         elif query.status:

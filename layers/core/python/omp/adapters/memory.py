@@ -105,6 +105,7 @@ class MemoryAlarmRepository:
             "source": query.source,
             "resource": query.resource,
             "name": query.name,
+            "suppressed": query.suppressed,
         }
         matches = [
             a

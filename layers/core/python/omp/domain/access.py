@@ -15,8 +15,22 @@ from omp.domain.errors import Forbidden
 
 ROLE_GRANTS: dict[str, tuple[str, ...]] = {
     "admin": ("*",),
-    "operator": ("*:read", "alarms:write", "incidents:write", "tickets:write", "runbooks:run"),
-    "viewer": ("alarms:read", "incidents:read", "cis:read", "metrics:read", "tickets:read"),
+    "operator": (
+        "*:read",
+        "alarms:write",
+        "incidents:write",
+        "silences:write",  # silences, maintenance windows, inhibition rules
+        "tickets:write",
+        "runbooks:run",
+    ),
+    "viewer": (
+        "alarms:read",
+        "incidents:read",
+        "silences:read",
+        "cis:read",
+        "metrics:read",
+        "tickets:read",
+    ),
     "auditor": ("audit:read",),
     "integration": ("ingest:write",),
 }

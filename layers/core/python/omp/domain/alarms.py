@@ -84,6 +84,10 @@ class Alarm(BaseModel):
     created_at: str
     updated_at: str
     created_by: str
+    # Held by silences, maintenance windows or inhibition rules (their ids): only notifications
+    # are held; the alarm is stored and listed like any other.
+    suppressed: bool = False
+    suppressed_by: list[str] = Field(default_factory=list)
     acknowledged_at: str | None = None
     acknowledged_by: str | None = None
     resolved_at: str | None = None
@@ -186,3 +190,4 @@ class AlarmQuery:
     resource: str | None = None
     name: str | None = None
     next_token: str | None = None
+    suppressed: bool | None = None

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from omp.domain.matchers import LABEL_NAME, LabelName, Matcher, MatcherIn, matches_all
 
 MAX_MATCHERS = 32
+ID_PREFIX = "inh"
 
 
 @dataclass(frozen=True)
@@ -111,3 +113,24 @@ class InhibitRuleIn(BaseModel):
             equal=tuple(dict.fromkeys(self.equal)),
             name=self.name,
         )
+
+
+@dataclass(frozen=True)
+class InhibitionRuleRecord:
+    """A stored rule (`POST /v1/inhibition-rules`): rules apply in creation order."""
+
+    id: str
+    rule: InhibitRule
+    created_by: str
+    created_at: datetime
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.rule.name,
+            "source_matchers": [m.to_dict() for m in self.rule.source_matchers],
+            "target_matchers": [m.to_dict() for m in self.rule.target_matchers],
+            "equal": list(self.rule.equal),
+            "created_by": self.created_by,
+            "created_at": self.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        }

@@ -49,6 +49,7 @@ from pydantic import (
 )
 
 from omp.domain.errors import ValidationFailed
+from omp.domain.events import DomainEvent
 from omp.domain.matchers import Matcher, MatcherIn, MatchType, matches_all
 
 ID_PREFIX = "sil"
@@ -229,6 +230,15 @@ class SilencePolicy:
             comment=request.comment,
             ticket=request.ticket,
         )
+
+
+def match_labels(
+    labels: Mapping[str, str], *, name: str, severity: str, source: str
+) -> dict[str, str]:
+    """The label set silences, windows and inhibition rules match an alarm on: its labels, plus
+    `alertname`, `severity` and `source` where the alarm's labels do not carry them (a CloudWatch
+    alarm has no `alertname` label; a silence on `alertname="X"` should still find it)."""
+    return {"alertname": name, "severity": severity, "source": source} | dict(labels)
 
 
 def is_silenced(
@@ -445,6 +455,7 @@ class MaintenanceWindow:
     matchers: tuple[Matcher, ...]
     created_by: str = ""
     comment: str = ""
+    created_at: datetime | None = None
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return matches_all(self.matchers, labels)
@@ -483,7 +494,9 @@ class CreateMaintenanceWindow(BaseModel):
         _zone(value)
         return value
 
-    def to_window(self, *, window_id: str, created_by: str) -> MaintenanceWindow:
+    def to_window(
+        self, *, window_id: str, created_by: str, created_at: datetime | None = None
+    ) -> MaintenanceWindow:
         matchers = tuple(m.to_matcher() for m in self.matchers)
         if matches_everything(matchers):
             raise ValidationFailed(
@@ -501,6 +514,7 @@ class CreateMaintenanceWindow(BaseModel):
             matchers=matchers,
             created_by=created_by,
             comment=self.comment,
+            created_at=created_at,
         )
 
 
@@ -534,3 +548,54 @@ def describe(silence: Silence, now: datetime) -> dict[str, Any]:
         "ticket": silence.ticket,
         "state": silence.state(now).value,
     }
+
+
+@dataclass(frozen=True)
+class SilenceRecord:
+    """A stored silence: its optimistic `version` and when the expiry sweep announced it
+    (`warned_at`: `SilenceExpiring` sent; `expiry_announced_at`: `SilenceExpired` sent)."""
+
+    silence: Silence
+    version: int = 1
+    warned_at: datetime | None = None
+    expiry_announced_at: datetime | None = None
+
+
+def describe_window(window: MaintenanceWindow, now: datetime) -> dict[str, Any]:
+    """The API shape of a maintenance window, with whether it is open now and its next start."""
+    schedule = window.schedule
+    next_start = schedule.next_start(now)
+    last = schedule.last_start(now)
+    return {
+        "id": window.id,
+        "name": window.name,
+        "cron": schedule.cron.expression,
+        "duration_minutes": int(schedule.duration.total_seconds() // 60),
+        "timezone": schedule.timezone,
+        "matchers": [m.to_dict() for m in window.matchers],
+        "comment": window.comment,
+        "created_by": window.created_by,
+        "created_at": _iso(window.created_at) if window.created_at else None,
+        "active": schedule.active(now),
+        "current_ends_at": (
+            _iso(last + schedule.duration) if last and schedule.active(now) else None
+        ),
+        "next_start": _iso(next_start) if next_start else None,
+    }
+
+
+# -- events ------------------------------------------------------------------------------------
+
+EVENT_SOURCE = "omp.monitoring"
+SILENCE_CREATED = "SilenceCreated"
+SILENCE_EXPIRING = "SilenceExpiring"
+SILENCE_EXPIRED = "SilenceExpired"
+
+
+def silence_event(
+    detail_type: str, silence: Silence, now: datetime, actor: str, **extra: Any
+) -> DomainEvent:
+    """`SilenceCreated`, `SilenceExpiring` (with `expires_in_seconds`) or `SilenceExpired`
+    (with `reason`: `deleted` or `ended`)."""
+    detail: dict[str, Any] = {"silence": describe(silence, now), "actor": actor} | extra
+    return DomainEvent(source=EVENT_SOURCE, detail_type=detail_type, detail=detail)

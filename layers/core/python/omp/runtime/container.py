@@ -109,12 +109,47 @@ def pipeline_ports() -> Any:
 
 
 def pipeline_config() -> Any:
-    """Dedup, incident and correlation policy (the defaults until settings carry them)."""
+    """Dedup, incident and correlation policy (the defaults until settings carry them), and a
+    fresh suppression (silences, windows, inhibition): call once per invocation, its reads are
+    cached for the batch."""
     from omp.services.pipeline import PipelineConfig
 
     if "pipeline_config" in _overrides:
         return _overrides["pipeline_config"]
-    return PipelineConfig()
+    return PipelineConfig(suppression=suppression())
+
+
+def silences() -> Any:
+    from omp.adapters.dynamo_silences import DynamoSilenceStore
+
+    return _build("silences", "OMP_TABLE_MONITORING", DynamoSilenceStore)
+
+
+def maintenance_windows() -> Any:
+    from omp.adapters.dynamo_silences import DynamoMaintenanceWindowStore
+
+    return _build("maintenance_windows", "OMP_TABLE_MONITORING", DynamoMaintenanceWindowStore)
+
+
+def inhibition_rules() -> Any:
+    from omp.adapters.dynamo_silences import DynamoInhibitionRuleStore
+
+    return _build("inhibition_rules", "OMP_TABLE_MONITORING", DynamoInhibitionRuleStore)
+
+
+def suppression() -> Any:
+    """The pipeline's `Suppression`, new per call (per batch); stores are built on first use."""
+    from omp.runtime import silence_settings
+    from omp.services.suppression import SilenceSuppression
+
+    return SilenceSuppression(
+        silences=silences,
+        windows=maintenance_windows,
+        rules=inhibition_rules,
+        alarms=alarms,
+        clock=clock(),
+        scope=silence_settings.active_alarms(),
+    )
 
 
 @contextlib.contextmanager

@@ -30,8 +30,10 @@ Finding an alarm's incident: every correlation appends a `correlated` entry to t
 timeline whose note is the correlation group key; the group names the incident (or still holds
 the alarm pending). A resolve or flapping reopen reads the timeline's last such entry.
 
-Suppression by silences and inhibition is not done here: `Suppression` is the hook
-(`NO_SUPPRESSION` by default) that the silences engine will implement.
+Suppression: a new or reopened alarm is asked of `config.suppression` (silences, maintenance
+windows, inhibition rules: `omp.services.suppression`); when something holds it, the alarm is
+stored all the same, with `suppressed` and `suppressed_by` (the ids), and its event says
+`notify: false`. Nothing is dropped.
 """
 
 from __future__ import annotations
@@ -91,15 +93,16 @@ class AlarmReopener(Protocol):
 
 
 class Suppression(Protocol):
-    """The silences/inhibition hook: True when a new or reopened alarm is to be stored as
-    suppressed (its notifications held). Not implemented yet (issue 3, section 4)."""
+    """The silences/inhibition hook, asked once per new or reopened alarm: the ids of the
+    silences, maintenance windows and inhibition rules that hold it (its notifications held;
+    the alarm is stored and shown as suppressed). Empty: not suppressed."""
 
-    def suppressed(self, signal: Signal, state: AlertState) -> bool: ...
+    def suppressed(self, signal: Signal, state: AlertState) -> Sequence[str]: ...
 
 
 class _NoSuppression:
-    def suppressed(self, signal: Signal, state: AlertState) -> bool:
-        return False
+    def suppressed(self, signal: Signal, state: AlertState) -> Sequence[str]:
+        return ()
 
 
 NO_SUPPRESSION: Suppression = _NoSuppression()
@@ -232,14 +235,15 @@ def _carry_out(
     events: list[DomainEvent] = []
 
     if action is Action.CREATE or (action is Action.REOPEN and decision.new_alarm):
-        new_state = _suppress(signal, new_state, config)
-        alarm = _create_alarm(signal, decision.alarm_id, now, actor, ports.alarms)
+        new_state, held_by = _suppress(signal, new_state, config)
+        alarm = _create_alarm(signal, decision.alarm_id, now, actor, ports.alarms, held_by)
         events.append(_alarm_event(alarm, actor, decision, new_state))
         _correlate(signal, decision.alarm_id, now, ports, config, actor, timeline, events)
     elif action is Action.REOPEN:
-        new_state = _suppress(signal, new_state, config)
+        new_state, held_by = _suppress(signal, new_state, config)
         # `triggered_at` stays the first trigger: the alarm's list index keys are built on it.
-        reopened = ports.reopener.reopen(decision.alarm_id, {"updated_at": iso(now)})
+        changes = {"updated_at": iso(now)} | _suppression_fields(held_by)
+        reopened = ports.reopener.reopen(decision.alarm_id, changes)
         events.append(_alarm_event(reopened, actor, decision, new_state))
         _rejoin(signal, decision.alarm_id, now, ports, config, actor, timeline, events)
     elif action in (Action.RESOLVE, Action.ACKNOWLEDGE):
@@ -257,8 +261,15 @@ def _carry_out(
     ports.states.put(new_state, decision.expected_version)  # the commit point
 
 
-def _suppress(signal: Signal, state: AlertState, config: PipelineConfig) -> AlertState:
-    return dedup.with_suppressed(state, config.suppression.suppressed(signal, state))
+def _suppress(
+    signal: Signal, state: AlertState, config: PipelineConfig
+) -> tuple[AlertState, tuple[str, ...]]:
+    held_by = tuple(config.suppression.suppressed(signal, state))
+    return dedup.with_suppressed(state, bool(held_by)), held_by
+
+
+def _suppression_fields(held_by: Sequence[str]) -> dict[str, Any]:
+    return {"suppressed": bool(held_by), "suppressed_by": list(held_by)}
 
 
 # ---- alarms ---------------------------------------------------------------------------------
@@ -285,9 +296,16 @@ def alarm_from_signal(signal: Signal, alarm_id: str, now: datetime, actor: str) 
 
 
 def _create_alarm(
-    signal: Signal, alarm_id: str, now: datetime, actor: str, repo: AlarmRepository
+    signal: Signal,
+    alarm_id: str,
+    now: datetime,
+    actor: str,
+    repo: AlarmRepository,
+    held_by: Sequence[str] = (),
 ) -> Alarm:
     alarm = alarm_from_signal(signal, alarm_id, now, actor)
+    if held_by:
+        alarm = alarm.model_copy(update=_suppression_fields(held_by))
     try:
         repo.put_new(alarm)
     except Conflict:
