@@ -1,0 +1,360 @@
+"""Causal, point-by-point anomaly scoring against a series' baseline plus short-horizon detectors.
+
+`SeriesDetector` is the streaming state of one series: give it each new point (`score(ts, v)`)
+and it answers a `PointScore` with an anomaly score in [0, 1], using only the past. Its baseline
+(`omp.analytics.baselines.Baseline`, refitted on a schedule) is loaded once (`load_baseline`);
+between refits the Holt-Winters state advances point by point, so scoring a batch costs one
+baseline read per series (the caller caches `SeriesDetector` objects, or their `to_dict()`).
+
+Per point, five detectors each give a surprise in standard deviations:
+- residual: the value against the baseline's one-step forecast, in units of its robust scale;
+- spike: the value against the median of the last `SPIKE_WINDOW` values (MAD scale);
+- level shift: the mean of the last few standardised residuals against the ones before;
+- trend change: the mean residual of the last `TREND_WINDOW` points against its expected spread;
+- variance change: the ratio of a fast and a slow running variance of the residuals.
+The strongest surprise (signed by `direction`) goes through an anomaly-likelihood step (how
+unusual its recent mean is against its own long-run distribution, as in Numenta's anomaly
+likelihood), then a causal suppression: after a detection the score stays low for
+`cooldown` points unless the surprise grows, because one anomaly should make one alarm.
+
+Settings (`DetectorSettings`): `sensitivity` in (0, 1] (higher flags more), `direction` (up,
+down, both), `min_duration` (points the surprise must stay high before the score rises), and
+`excluded` time ranges (epoch seconds) scored 0 and kept out of the learned statistics.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from omp.analytics.baselines import Baseline
+
+SPIKE_WINDOW = 24
+TREND_WINDOW = 12
+SHIFT_SHORT = 6
+SHIFT_LONG = 36
+LIKELIHOOD_SHORT = 6  # points in the recent-mean window of the likelihood step
+LIKELIHOOD_LONG = 2_000  # points in its long-run distribution
+VAR_FAST = 0.1
+VAR_SLOW = 0.005
+HUBER_K = 3.0
+LOG_TAIL_FLOOR = math.log(1e-10)
+SCALE_LAMBDA = 0.05
+RARITY = True
+RARITY_WINDOW = 2_000
+RECORD_BONUS = 0.2
+RAW_CAP = 50.0  # surprises above this many standard deviations count the same
+SPREAD_LAMBDA = 0.01  # slow running spread of the values, for a floor on the scale
+SCALE_FLOOR_FRAC = 0.05  # the residual scale is never below this share of that spread
+
+
+class Direction(StrEnum):
+    UP = "up"
+    DOWN = "down"
+    BOTH = "both"
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    sensitivity: float = 0.5
+    direction: Direction = Direction.BOTH
+    min_duration: int = 1
+    excluded: tuple[tuple[float, float], ...] = ()
+    cooldown: int = 0  # 0: derived from the series (one season, or 100 points)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.sensitivity <= 1.0:
+            raise ValueError("sensitivity must be in (0, 1]")
+        if self.min_duration < 1:
+            raise ValueError("min_duration must be >= 1")
+        for lo, hi in self.excluded:
+            if hi < lo:
+                raise ValueError("an excluded range ends before it starts")
+
+    def is_excluded(self, ts: float) -> bool:
+        return any(lo <= ts <= hi for lo, hi in self.excluded)
+
+    @property
+    def alarm_threshold(self) -> float:
+        """The score at which the platform raises an alarm: 1 - sensitivity (0.5 by default)."""
+        return 1.0 - self.sensitivity
+
+
+@dataclass(frozen=True)
+class PointScore:
+    score: float
+    expected: float
+    lower: float
+    upper: float
+    surprise: float  # strongest detector, in standard deviations (signed)
+    detector: str  # which one
+
+
+@dataclass
+class _Baseline:
+    """The per-point Holt-Winters state of one series (plain floats: fast in a loop)."""
+
+    period: int = 0
+    multiplicative: bool = False
+    alpha: float = 0.2
+    beta: float = 0.0
+    phi: float = 1.0
+    gamma: float = 0.0
+    level: float = math.nan
+    trend: float = 0.0
+    season: list[float] = field(default_factory=list)
+    phase: int = 0
+    scale: float = math.nan
+    q_low: float = -3.0
+    q_high: float = 3.0
+
+
+def _tail(z: float) -> float:
+    """P(Z > z) for a standard normal."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+class SeriesDetector:
+    """Streaming anomaly scoring of one series."""
+
+    def __init__(self, settings: DetectorSettings | None = None) -> None:
+        self.settings = settings or DetectorSettings()
+        self.b = _Baseline()
+        self.n = 0
+        self.recent: deque[float] = deque(maxlen=SPIKE_WINDOW)
+        self.resid: deque[float] = deque(maxlen=SHIFT_SHORT + SHIFT_LONG)
+        self.var_fast = math.nan
+        self.var_slow = math.nan
+        self.raw: deque[float] = deque(maxlen=LIKELIHOOD_LONG)
+        self.raw_sum = 0.0
+        self.raw_sq = 0.0
+        self.short: deque[float] = deque(maxlen=LIKELIHOOD_SHORT)
+        self.above = 0  # consecutive points over the detection level (min_duration)
+        self.since_alarm = 10**9
+        self.fitted = False
+        self.sorted_raw: list[float] = []
+        self.window_raw: deque[float] = deque()
+        self.slow_mean = math.nan
+        self.slow_spread = 0.0
+
+    # -- baseline ----------------------------------------------------------------------------
+
+    def load_baseline(self, b: Baseline, i: int = 0) -> None:
+        """Take series i of a fitted Baseline (its state is the one after its last point)."""
+        if not self.fitted:
+            # Surprises measured before any baseline are not comparable with later ones.
+            self.sorted_raw.clear()
+            self.window_raw.clear()
+            self.fitted = True
+        p = int(b.period[i])
+        self.b = _Baseline(
+            period=p,
+            multiplicative=bool(b.multiplicative[i]),
+            alpha=float(b.alpha[i]),
+            beta=float(b.beta[i]),
+            phi=float(b.phi[i]),
+            gamma=float(b.gamma[i]),
+            level=float(b.level[i]),
+            trend=float(b.trend[i]),
+            season=[float(v) for v in b.season[i, :p]],
+            phase=int(b.phase[i]),
+            scale=float(b.scale[i]),
+            q_low=float(b.q_low[i]),
+            q_high=float(b.q_high[i]),
+        )
+
+    def _forecast(self) -> float:
+        b = self.b
+        base = b.level + b.phi * b.trend
+        if b.period:
+            s = b.season[b.phase]
+            return base * s if b.multiplicative else base + s
+        return base
+
+    def _advance(self, value: float, fc: float, learn: bool) -> float:
+        """One robust Holt-Winters step; returns the standardised residual."""
+        b = self.b
+        if math.isnan(b.level):
+            b.level, b.scale = value, max(abs(value) * 1e-3, 1e-6)
+            return 0.0
+        err = value - fc
+        e = err / max(abs(fc), 1e-12) if b.multiplicative else err
+        if math.isnan(b.scale) or b.scale <= 0:
+            b.scale = max(abs(e), 1e-6)
+        # A near-constant stretch shrinks the scale towards 0; the floor (a share of the series'
+        # slow spread) keeps a small wiggle from reading as thousands of deviations.
+        if math.isnan(self.slow_mean):
+            self.slow_mean = value
+        self.slow_spread += SPREAD_LAMBDA * (abs(value - self.slow_mean) - self.slow_spread)
+        self.slow_mean += SPREAD_LAMBDA * (value - self.slow_mean)
+        floor = SCALE_FLOOR_FRAC * self.slow_spread
+        if b.multiplicative:
+            floor /= max(abs(fc), 1e-12)
+        lim = HUBER_K * b.scale
+        z = e / max(b.scale, floor, 1e-12)
+        if learn:
+            ec = min(max(e, -lim), lim)
+            b.scale = max(
+                (1 - SCALE_LAMBDA) * b.scale + SCALE_LAMBDA * 1.2533 * min(abs(e), lim), 1e-9
+            )
+            base = b.level + b.phi * b.trend
+            if b.multiplicative and b.period:
+                a_ec = ec * abs(fc)
+                s = b.season[b.phase]
+                lvl_ec = a_ec / s if abs(s) > 1e-12 else a_ec
+                s_ec = a_ec / base if base != 0 else a_ec
+            else:
+                lvl_ec = s_ec = ec
+            b.level = base + b.alpha * lvl_ec
+            b.trend = b.phi * b.trend + b.beta * lvl_ec
+            if b.period:
+                b.season[b.phase] += b.gamma * s_ec
+        if b.period:
+            b.phase = (b.phase + 1) % b.period
+        return z
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def score(self, ts: float, value: float) -> PointScore:
+        st = self.settings
+        fc = self._forecast() if not math.isnan(self.b.level) else value
+        lower, upper = self._band(fc)
+        if value is None or math.isnan(value):
+            self._advance_gap()
+            return PointScore(0.0, fc, lower, upper, 0.0, "gap")
+        excluded = st.is_excluded(ts)
+        z_res = self._advance(value, fc, learn=not excluded)
+        if excluded:
+            self.recent.append(value)
+            return PointScore(0.0, fc, lower, upper, 0.0, "excluded")
+        self.n += 1
+        surprises = self._surprises(value, z_res)
+        sign = {Direction.UP: 1.0, Direction.DOWN: -1.0}.get(st.direction, 0.0)
+        best_name, best = "none", 0.0
+        for name, z in surprises:
+            mag = z * sign if sign else abs(z)
+            if mag > best:
+                best_name, best = name, mag
+        raw = min(best, RAW_CAP)
+        score = self._rarity(raw) if RARITY else self._likelihood(raw)
+        score = self._suppress(score)
+        signed = best if sign >= 0 else -best
+        return PointScore(score, fc, lower, upper, signed, best_name)
+
+    def _band(self, fc: float) -> tuple[float, float]:
+        b = self.b
+        if math.isnan(fc):
+            return math.nan, math.nan
+        if b.multiplicative:
+            return fc * (1 + b.q_low), fc * (1 + b.q_high)
+        return fc + b.q_low, fc + b.q_high
+
+    def _advance_gap(self) -> None:
+        if self.b.period:
+            self.b.phase = (self.b.phase + 1) % self.b.period
+
+    def _surprises(self, value: float, z_res: float) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = [("residual", z_res)]
+        # Spike: against the recent median, MAD scale (floored by the baseline scale).
+        if len(self.recent) >= 5:
+            srt = sorted(self.recent)
+            med = srt[len(srt) // 2]
+            mad = sorted(abs(v - med) for v in srt)[len(srt) // 2] * 1.4826
+            floor = self.b.scale * (abs(med) if self.b.multiplicative else 1.0)
+            out.append(("spike", (value - med) / max(mad, floor, 1e-9)))
+        self.recent.append(value)
+        zc = max(min(z_res, 10.0), -10.0)
+        self.resid.append(zc)
+        hist = self.resid
+        if len(hist) == hist.maxlen:
+            # Level shift: the mean of the last SHIFT_SHORT residuals against the mean of the
+            # ones before them (a two-sample statistic: bounded, it does not accumulate).
+            vals = list(hist)
+            short = vals[-SHIFT_SHORT:]
+            long = vals[:-SHIFT_SHORT]
+            diff = sum(short) / len(short) - sum(long) / len(long)
+            out.append(("level_shift", diff / math.sqrt(1.0 / len(short) + 1.0 / len(long))))
+            # Trend change: the recent residuals drift away from the baseline together.
+            recent = vals[-TREND_WINDOW:]
+            out.append(("trend_change", sum(recent) / math.sqrt(TREND_WINDOW)))
+        # Variance change: log ratio of fast to slow running variance.
+        z2 = zc * zc
+        if math.isnan(self.var_fast):
+            self.var_fast = self.var_slow = max(z2, 1.0)
+        self.var_fast += VAR_FAST * (z2 - self.var_fast)
+        self.var_slow += VAR_SLOW * (z2 - self.var_slow)
+        ratio = self.var_fast / max(self.var_slow, 1e-9)
+        out.append(("variance_change", 2.0 * math.log(max(ratio, 1e-9))))
+        return out
+
+    def _likelihood(self, raw: float) -> float:
+        """How unusual the recent mean surprise is against the long-run distribution."""
+        if len(self.raw) == self.raw.maxlen:
+            old = self.raw[0]
+            self.raw_sum -= old
+            self.raw_sq -= old * old
+        self.raw.append(raw)
+        self.raw_sum += raw
+        self.raw_sq += raw * raw
+        self.short.append(raw)
+        n = len(self.raw)
+        if n < 50:
+            return 0.0
+        mean = self.raw_sum / n
+        var = max(self.raw_sq / n - mean * mean, 1e-6)
+        recent = sum(self.short) / len(self.short)
+        z = (recent - mean) / math.sqrt(var)
+        # Log scale, as Numenta's log-likelihood: tail 1e-10 -> 1.0, 1e-5 -> 0.5.
+        tail = max(_tail(z), 1e-300)
+        return min(1.0, max(0.0, math.log(tail) / LOG_TAIL_FLOOR))
+
+    def _rarity(self, raw: float) -> float:
+        """How rare the surprise is against the last RARITY_WINDOW ones: -log10 of its
+        empirical tail, scaled so that a new record over a full window reads ~1."""
+        past = self.sorted_raw
+        n = len(past)
+        if n >= 50:
+            ge = n - bisect.bisect_left(past, raw)
+            score = math.log10((n + 1) / (ge + 1)) / math.log10(RARITY_WINDOW + 1)
+            if ge == 0 and past[-1] > 0:
+                # Records ranked by how far they exceed the previous maximum.
+                score += RECORD_BONUS * (1.0 - past[-1] / raw)
+            score = min(1.0, max(0.0, score))
+        else:
+            score = 0.0
+        self.window_raw.append(raw)
+        bisect.insort(past, raw)
+        if len(self.window_raw) > RARITY_WINDOW:
+            old = self.window_raw.popleft()
+            del past[bisect.bisect_left(past, old)]
+        return score
+
+    def _suppress(self, score: float) -> float:
+        st = self.settings
+        level = st.alarm_threshold
+        self.since_alarm += 1
+        if score >= level:
+            self.above += 1
+        else:
+            self.above = 0
+        if self.above < st.min_duration:
+            return min(score, level * 0.999) if score >= level else score
+        cooldown = st.cooldown or (self.b.period or 100)
+        if self.since_alarm < cooldown:
+            return min(score, level * 0.999)
+        self.since_alarm = 0
+        return score
+
+
+def score_series(
+    timestamps: Sequence[float],
+    values: Sequence[float],
+    settings: DetectorSettings | None = None,
+) -> list[PointScore]:
+    """Score a series with no baseline refits (a convenience for tests and small series)."""
+    det = SeriesDetector(settings)
+    return [det.score(t, v) for t, v in zip(timestamps, values, strict=True)]
