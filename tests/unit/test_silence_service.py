@@ -19,6 +19,7 @@ from omp.adapters.memory_silences import (
 )
 from omp.analytics.correlation import MemoryGroupStore
 from omp.domain.alarms import Alarm, AlarmQuery, AlarmStatus, Severity
+from omp.domain.dedup import DedupPolicy
 from omp.domain.errors import NotFound, ValidationFailed
 from omp.domain.inhibition import InhibitRuleIn
 from omp.domain.queries import TimeRange
@@ -467,3 +468,35 @@ def test_a_bad_setting_is_refused_by_name(value):
     with env.overlay({"OMP_SILENCE_MAX_DURATION_HOURS": value}), pytest.raises(ValueError) as info:
         silence_settings.policy()
     assert "OMP_SILENCE_MAX_DURATION_HOURS" in str(info.value)
+
+
+def test_a_flapping_reopen_of_the_same_alarm_is_judged_again(world):
+    ports = make_ports(world)
+    config = PipelineConfig(dedup=DedupPolicy(flap_changes=3), suppression=suppression(world))
+    steps = [(SignalStatus.FIRING, 0), (SignalStatus.RESOLVED, 1), (SignalStatus.FIRING, 2)]
+    steps += [(SignalStatus.RESOLVED, 3)]
+    for status, minute in steps:
+        pipeline.process_signal(sig("f", status, minute=minute, instance="db-1"), ports, config)
+    sid = create(world).silence.id  # silenced only now
+    config = PipelineConfig(dedup=DedupPolicy(flap_changes=3), suppression=suppression(world))
+    result = pipeline.process_signal(
+        sig("f", SignalStatus.FIRING, minute=4, instance="db-1"), ports, config
+    )
+    assert result.action.value == "reopen"
+    reopened = world.alarms.get(result.alarm_id)
+    assert reopened.status is AlarmStatus.OPEN and reopened.suppressed_by == [sid]
+    # the silence is gone at the next reopen: the same alarm is no longer held
+    silences.expire_silence(
+        sid, actor="bob", store=world.store, events=world.events, clock=world.clock
+    )
+    world.clock.advance(1)  # a silence is active through its end instant (as in Alertmanager)
+    pipeline.process_signal(
+        sig("f", SignalStatus.RESOLVED, minute=5, instance="db-1"), ports, config
+    )
+    config = PipelineConfig(dedup=DedupPolicy(flap_changes=3), suppression=suppression(world))
+    again = pipeline.process_signal(
+        sig("f", SignalStatus.FIRING, minute=6, instance="db-1"), ports, config
+    )
+    assert again.alarm_id == result.alarm_id
+    assert world.alarms.get(again.alarm_id).suppressed is False
+    assert world.alarms.get(again.alarm_id).suppressed_by == []
