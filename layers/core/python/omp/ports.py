@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -206,3 +207,71 @@ class InhibitionRuleStore(Protocol):
         self, limit: int = DEFAULT_LIMIT, next_token: str | None = None
     ) -> Page[InhibitionRuleRecord]:
         """Oldest first: the order the rules apply in."""
+
+
+# ---- cmdb -------------------------------------------------------------------------------------
+
+
+class CiTypeRepository(Protocol):
+    def get(self, name: str) -> Any:
+        """A user CI type (`omp.domain.cmdb.types.CiType`) or None."""
+
+    def list(self, limit: int = DEFAULT_LIMIT, next_token: str | None = None) -> Page[Any]: ...
+
+    def put(self, ci_type: Any, expected_version: int | None) -> None:
+        """Create (None: `Conflict` CI_TYPE_EXISTS if taken) or replace at a version."""
+
+
+class CiRepository(Protocol):
+    """CIs, their claims (natural key, unique values), index entries and history records."""
+
+    def get(self, ci_id: str) -> Any:
+        """(Ci, head hash of its history chain) or None."""
+
+    def get_many(self, ci_ids: list[str]) -> dict[str, Any]: ...
+
+    def find_by_key(self, type_name: str, natural_key: str) -> Any: ...
+
+    def find_by_attribute(
+        self, type_name: str, attribute: str, value: Any, limit: int, next_token: str | None
+    ) -> Page[Any]: ...
+
+    def list(
+        self, type_name: str | None, status: str | None, limit: int, next_token: str | None
+    ) -> Page[Any]: ...
+
+    def history(self, ci_id: str, limit: int, next_token: str | None) -> Page[dict[str, Any]]: ...
+
+    def all_history(self, ci_id: str) -> builtins.list[dict[str, Any]]: ...
+
+    def write(self, after: Any, before: Any, record: Any, ci_type: Any) -> None:
+        """The CI version, its history record and its claims in one transaction; `Conflict`
+        (VERSION_CONFLICT, CI_EXISTS, UNIQUE_VIOLATION) and nothing written when one fails."""
+
+
+class Graph(Protocol):
+    """The CI topology (Neptune, gremlite locally): see omp.adapters.gremlin_graph."""
+
+    round_trips: int
+
+    def upsert_vertex(self, ci_id: str, type_name: str, name: str, status: str) -> None: ...
+
+    def update_vertex(self, ci_id: str, name: str, status: str) -> None: ...
+
+    def add_edge(
+        self, rel_id: str, source: str, relation: str, target: str, props: dict[str, str]
+    ) -> None: ...
+
+    def find_edges(
+        self, source: str, relation: str, target: str | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    def get_edge(self, rel_id: str) -> dict[str, Any] | None: ...
+
+    def remove_edge(self, rel_id: str) -> None: ...
+
+    def hop(
+        self, ci_ids: list[str], out_types: list[str] | None, in_types: list[str] | None
+    ) -> list[dict[str, Any]]: ...
+
+    def vertices(self, ci_ids: list[str]) -> dict[str, dict[str, Any]]: ...

@@ -184,3 +184,138 @@ def ingest_queue() -> Any:
 
     bucket = env.require("OMP_BUCKET_INGEST")
     return _build("ingest_queue", "OMP_QUEUE_ALERT_INGEST", lambda url: SqsIngestQueue(url, bucket))
+
+
+# ---- cmdb -------------------------------------------------------------------------------------
+
+
+def ci_types() -> Any:
+    from omp.adapters.dynamo_cmdb import DynamoCiTypeRepository
+
+    return _build("ci_types", "OMP_TABLE_CMDB", DynamoCiTypeRepository)
+
+
+def cis() -> Any:
+    from omp.adapters.dynamo_cmdb import DynamoCiRepository
+
+    return _build("cis", "OMP_TABLE_CMDB", DynamoCiRepository)
+
+
+def graph() -> Any:
+    """Neptune where OMP_GRAPH_ENDPOINT is a ws(s):// URL (AWS); else gremlite on the SQLite
+    file OMP_GRAPH_PATH (the local runtime sets it under .local/), else .local/graph.sqlite."""
+    import os
+
+    from omp.adapters.gremlin_graph import GremlinGraph
+
+    if "graph" in _overrides:
+        return _overrides["graph"]
+    endpoint = env.get("OMP_GRAPH_ENDPOINT") or ""
+    if endpoint.startswith(("ws://", "wss://")):
+        key = ("graph", endpoint)
+        if key not in _cache:
+            _cache[key] = GremlinGraph(endpoint=endpoint)
+        return _cache[key]
+    path = env.get("OMP_GRAPH_PATH") or os.path.join(".local", "graph.sqlite")
+    key = ("graph", path)
+    if key not in _cache:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        _cache[key] = GremlinGraph(path=path)
+    return _cache[key]
+
+
+# ---- notifications (routing, delivery, escalation) --------------------------------------------
+
+
+def notification_configs() -> Any:
+    from omp.adapters.dynamo_notifications import DynamoNotificationConfigStore
+
+    return _build("notification_configs", "OMP_TABLE_MONITORING", DynamoNotificationConfigStore)
+
+
+def notification_groups() -> Any:
+    from omp.adapters.dynamo_notifications import DynamoNotificationGroupStore
+
+    return _build("notification_groups", "OMP_TABLE_MONITORING", DynamoNotificationGroupStore)
+
+
+def notification_log() -> Any:
+    from omp.adapters.dynamo_notifications import DynamoNotificationLog
+
+    return _build("notification_log", "OMP_TABLE_MONITORING", DynamoNotificationLog)
+
+
+def escalations() -> Any:
+    from omp.adapters.dynamo_notifications import DynamoEscalationStore
+
+    return _build("escalations", "OMP_TABLE_MONITORING", DynamoEscalationStore)
+
+
+def notification_sender() -> Any:
+    """Sends to SNS / Slack / Teams / webhooks; `OMP_NOTIFY_ALLOW_HTTP=1` (local runtime and
+    tests only) lets it post to a plain-http local receiver."""
+    from omp.adapters.notify_senders import Sender
+
+    allow_http = env.get("OMP_NOTIFY_ALLOW_HTTP") == "1"
+    return _build("notification_sender", "", lambda _: Sender(allow_http=allow_http))
+
+
+def notify_ports() -> Any:
+    """Every port `omp.services.notifications` takes (no bus for the queue consumer)."""
+    from omp.services.notifications import NotifyPorts
+
+    if "notify_ports" in _overrides:
+        return _overrides["notify_ports"]
+    return NotifyPorts(
+        configs=notification_configs(),
+        groups=notification_groups(),
+        log=notification_log(),
+        escalations=escalations(),
+        incidents=incidents(),
+        alarms=alarms(),
+        events=publisher() if env.get("OMP_BUS_PLATFORM") else None,
+        clock=clock(),
+        send=notification_sender(),
+    )
+
+
+# ---- metrics ----------------------------------------------------------------------------------
+
+_METRIC_LIMIT_ENV = {
+    "max_age_s": "OMP_METRICS_MAX_AGE_S",
+    "max_future_s": "OMP_METRICS_MAX_FUTURE_S",
+    "retention_days": "OMP_METRICS_RETENTION_DAYS",
+    "max_series_per_source": "OMP_METRICS_MAX_SERIES_PER_SOURCE",
+    "max_query_points": "OMP_METRICS_MAX_QUERY_POINTS",
+}
+
+
+def metric_limits() -> Any:
+    """`omp.domain.metrics.MetricLimits`: its defaults, each overridable by an environment
+    variable (docs/metrics.md), or a test's override."""
+    from omp.domain.metrics import MetricLimits
+
+    if "metric_limits" in _overrides:
+        return _overrides["metric_limits"]
+    values = {field: int(env.get(var) or 0) for field, var in _METRIC_LIMIT_ENV.items()}
+    return MetricLimits(**{field: value for field, value in values.items() if value})
+
+
+def metric_store() -> Any:
+    from omp.adapters.dynamo_metrics import DynamoMetricStore
+
+    return _build(
+        "metric_store", "OMP_TABLE_METRICS", lambda name: DynamoMetricStore(name, metric_limits())
+    )
+
+
+def metric_sources() -> Any:
+    from omp.adapters.dynamo_metrics import DynamoMetricSourceStore
+
+    return _build("metric_sources", "OMP_TABLE_METRICS", DynamoMetricSourceStore)
+
+
+def cloudwatch_metrics() -> Any:
+    from omp.adapters.cloudwatch_metrics import CloudWatchMetricReader
+
+    return _build("cloudwatch_metrics", "", lambda _: CloudWatchMetricReader())

@@ -1,0 +1,1 @@
+"""The CMDB's pure domain: CI types, configuration items, relations, the history hash chain."""

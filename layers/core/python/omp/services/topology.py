@@ -1,0 +1,278 @@
+"""Relations between CIs and the traversals over them (neighbors, impact, dependencies,
+topology, path). The CIs live in DynamoDB; the edges in the graph (Neptune / gremlite)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from omp.domain.cmdb.cis import REL_PREFIX, SOURCE, Ci, CiStatus
+from omp.domain.cmdb.graph import (
+    MAX_DEPTH,
+    AddRelation,
+    GraphResponse,
+    Impacted,
+    ImpactResponse,
+    Node,
+    PathResponse,
+    Relation,
+    Walk,
+    impact_order,
+    relation,
+    walk,
+)
+from omp.domain.cmdb.relations import impact_types
+from omp.domain.cmdb.types import relation_allowed
+from omp.domain.errors import Conflict, NotFound, ValidationFailed
+from omp.domain.events import DomainEvent
+from omp.domain.ids import new_id
+from omp.domain.timeutil import iso
+from omp.services.cmdb import TypeCache, get_ci
+
+if TYPE_CHECKING:
+    from omp.ports import CiRepository, Clock, EventPublisher, Graph
+
+CYCLE_SEARCH_DEPTH = 50
+
+
+def _relation_event(detail_type: str, rel: Relation, actor: str) -> DomainEvent:
+    return DomainEvent(
+        source=SOURCE,
+        detail_type=detail_type,
+        detail={"relation": rel.model_dump(mode="json"), "actor": actor},
+    )
+
+
+def _active(ci: Ci) -> None:
+    if ci.status is CiStatus.RETIRED:
+        raise Conflict(f"CI {ci.id} is retired", code="CI_RETIRED")
+
+
+def add_relation(
+    source_id: str,
+    body: AddRelation,
+    *,
+    actor: str,
+    types: TypeCache,
+    repo: CiRepository,
+    graph: Graph,
+    events: EventPublisher,
+    clock: Clock,
+) -> tuple[Relation, bool]:
+    """Add `source --type--> target` if the two CI types allow it; (relation, created).
+    Adding an edge that exists returns it (a retry adds nothing)."""
+    source = get_ci(source_id, repo=repo)
+    target = get_ci(body.target, repo=repo)
+    _active(source)
+    _active(target)
+    if source.id == target.id:
+        raise ValidationFailed(
+            "a CI cannot relate to itself",
+            code="RELATION_NOT_ALLOWED",
+            details=[{"loc": ["body", "target"], "msg": "the CI itself"}],
+        )
+    source_type, target_type = types.get(source.type), types.get(target.type)
+    rule = relation_allowed(source_type, body.type, target_type)
+    if rule is None:
+        raise ValidationFailed(
+            f"a {source.type} cannot have a {body.type} relation to a {target.type}",
+            code="RELATION_NOT_ALLOWED",
+            details=[
+                {
+                    "loc": ["body", "type"],
+                    "msg": "not allowed between these CI types",
+                    "source_type": source.type,
+                    "target_type": target.type,
+                }
+            ],
+        )
+    existing = graph.find_edges(source.id, body.type, target.id)
+    if existing:
+        return relation(existing[0]), False
+    if rule.cardinality == "one":
+        for edge in graph.find_edges(source.id, body.type):
+            if types.get(str(edge["target_type"])).is_a(rule.target):
+                raise Conflict(
+                    f"a {source.type} has at most one {body.type} relation to a {rule.target}",
+                    code="RELATION_CARDINALITY",
+                    details={"existing": str(edge["id"])},
+                )
+    if body.type == "depends_on":
+        cycle = _cycle(graph, source.id, target.id)
+        if cycle:
+            raise ValidationFailed(
+                "this depends_on relation would close a cycle: " + " -> ".join(cycle),
+                code="DEPENDENCY_CYCLE",
+                details=[{"loc": ["body", "target"], "msg": "closes a cycle", "cycle": cycle}],
+            )
+    for ci in (source, target):
+        graph.upsert_vertex(ci.id, ci.type, ci.name, ci.status.value)
+    rel_id = new_id(REL_PREFIX)
+    graph.add_edge(
+        rel_id,
+        source.id,
+        body.type,
+        target.id,
+        {"source": body.source, "created_at": iso(clock.now()), "created_by": actor},
+    )
+    rel = Relation(
+        id=rel_id,
+        type=body.type,
+        source=source.id,
+        target=target.id,
+        source_type=source.type,
+        target_type=target.type,
+    )
+    events.publish([_relation_event("RelationAdded", rel, actor)])
+    return rel, True
+
+
+def _cycle(graph: Graph, source: str, target: str) -> list[str] | None:
+    """The cycle `source -> target -> ... -> source` a new depends_on edge would close."""
+    if source == target:
+        return [source, target]
+    found = walk(
+        graph.hop,
+        target,
+        out_types=["depends_on"],
+        in_types=[],
+        depth=CYCLE_SEARCH_DEPTH,
+        stop_at=source,
+    )
+    if source not in found.depth:
+        return None
+    nodes, _ = found.path_to(source)
+    return [source, *nodes]
+
+
+def remove_relation(
+    ci_id: str,
+    rel_id: str,
+    *,
+    actor: str,
+    repo: CiRepository,
+    graph: Graph,
+    events: EventPublisher,
+) -> Relation:
+    get_ci(ci_id, repo=repo)
+    edge = graph.get_edge(rel_id) if rel_id.startswith(f"{REL_PREFIX}_") else None
+    if edge is None or ci_id not in (edge["source"], edge["target"]):
+        raise NotFound(f"CI {ci_id} has no relation {rel_id}", code="RELATION_NOT_FOUND")
+    graph.remove_edge(rel_id)
+    rel = relation(edge)
+    events.publish([_relation_event("RelationRemoved", rel, actor)])
+    return rel
+
+
+def _nodes(graph: Graph, found: Walk) -> dict[str, Node]:
+    info = graph.vertices(list(found.depth))
+    return {
+        ci_id: Node(
+            id=ci_id,
+            type=info.get(ci_id, {}).get("type") or found.types.get(ci_id),
+            name=info.get(ci_id, {}).get("name"),
+            status=info.get(ci_id, {}).get("status"),
+            depth=depth,
+        )
+        for ci_id, depth in found.depth.items()
+    }
+
+
+def _check_depth(depth: int) -> None:
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ValidationFailed(
+            f"depth must be 1 to {MAX_DEPTH}",
+            details=[{"loc": ["query", "depth"], "msg": f"1 to {MAX_DEPTH}"}],
+        )
+
+
+def neighbors(
+    ci_id: str,
+    *,
+    direction: str,
+    relation_types: list[str] | None,
+    depth: int,
+    repo: CiRepository,
+    graph: Graph,
+) -> GraphResponse:
+    _check_depth(depth)
+    get_ci(ci_id, repo=repo)
+    before = graph.round_trips
+    out_types = relation_types if direction in ("out", "both") else []
+    in_types = relation_types if direction in ("in", "both") else []
+    found = walk(graph.hop, ci_id, out_types=out_types, in_types=in_types, depth=depth)
+    nodes = _nodes(graph, found)
+    return GraphResponse(
+        root=ci_id,
+        nodes=sorted(nodes.values(), key=lambda n: (n.depth, n.type or "", n.name or n.id)),
+        edges=[relation(e) for e in found.edges.values()],
+        truncated=found.truncated,
+        round_trips=graph.round_trips - before,
+    )
+
+
+def impact(
+    ci_id: str,
+    *,
+    upstream: bool,
+    depth: int,
+    repo: CiRepository,
+    graph: Graph,
+) -> ImpactResponse:
+    """Downstream: every CI that fails when this one does (its dependants, transitively),
+    services and applications first, each with the path that carries the failure. Upstream
+    (`dependencies`): every CI this one needs."""
+    _check_depth(depth)
+    get_ci(ci_id, repo=repo)
+    before = graph.round_trips
+    reverse, forward = impact_types()
+    out_types, in_types = (reverse, forward) if upstream else (forward, reverse)
+    found = walk(graph.hop, ci_id, out_types=out_types, in_types=in_types, depth=depth)
+    nodes = _nodes(graph, found)
+    items = []
+    for node_id, node in nodes.items():
+        if node_id == ci_id:
+            continue
+        path, rels = found.path_to(node_id)
+        items.append(Impacted(ci=node, depth=node.depth, path=path, relations=rels))
+    items.sort(key=impact_order)
+    return ImpactResponse(
+        ci_id=ci_id,
+        direction="upstream" if upstream else "downstream",
+        items=items,
+        truncated=found.truncated,
+        round_trips=graph.round_trips - before,
+    )
+
+
+def path_between(
+    source: str, target: str, *, depth: int, repo: CiRepository, graph: Graph
+) -> PathResponse:
+    """A shortest path between two CIs over relations of any type, either direction."""
+    _check_depth(depth)
+    get_ci(source, repo=repo)
+    get_ci(target, repo=repo)
+    before = graph.round_trips
+    found = walk(graph.hop, source, out_types=None, in_types=None, depth=depth, stop_at=target)
+    if target not in found.depth:
+        return PathResponse(
+            source=source,
+            target=target,
+            found=False,
+            nodes=[],
+            edges=[],
+            round_trips=graph.round_trips - before,
+        )
+    ids, rels = found.path_to(target)
+    nodes = _nodes(graph, Walk(depth={i: n for n, i in enumerate(ids)}, types=found.types))
+    return PathResponse(
+        source=source,
+        target=target,
+        found=True,
+        nodes=[nodes[i] for i in ids],
+        edges=[relation(found.edges[r]) for r in rels],
+        round_trips=graph.round_trips - before,
+    )
+
+
+def edges_of(found: Walk) -> list[dict[str, Any]]:
+    return list(found.edges.values())
