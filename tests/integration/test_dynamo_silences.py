@@ -203,3 +203,19 @@ def test_rules_round_trip_in_creation_order(rule_store):
     assert err.value.code == "INHIBITION_RULE_NOT_FOUND"
     assert rule_store.get(rules[0].id) is None
     assert rule_store.all() == rules[1:]
+
+
+def test_forged_tokens_are_400_not_500(silence_store):
+    from omp.domain.pagination import encode_token
+
+    forged = {"pk": {"S": "x"}, "sk": {"N": "1"}, "gsi1pk": {"S": "SILENCES"}, "gsi1sk": "y"}
+    for key in (forged, {"pk": 1}, None, ["a"]):
+        with pytest.raises(BadRequest):
+            silence_store.list(None, NOW, next_token=encode_token({"k": key}))
+
+
+def test_a_silence_in_year_9999_stores(silence_store):
+    far = datetime(9999, 12, 30, tzinfo=UTC)
+    record = SilenceRecord(silence(starts_at=far, ends_at=far + timedelta(hours=23)))
+    silence_store.put_new(record)
+    assert silence_store.get(record.silence.id) == record

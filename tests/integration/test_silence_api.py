@@ -370,3 +370,22 @@ def test_the_sweep_publishes_each_announcement_once(platform):
     assert [kind for kind, _ in events] == ["SilenceExpiring", "SilenceExpired"]
     assert events[0][1]["silence"]["id"] == sid and events[0][1]["expires_in_seconds"] == 600
     assert events[1][1]["reason"] == "ended"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"ends_at": "0001-01-01T00:00:00+14:00"},
+        {"ends_at": "9999-12-31T23:59:59-14:00"},
+        {"starts_at": "0001-01-01T00:00:00+14:00"},
+    ],
+)
+def test_times_without_a_utc_instant_are_422_not_500(platform, overrides):
+    status, code, _ = error("create-silence", body=silence_body(**overrides))
+    assert (status, code) == (422, "SILENCE_INVALID_TIME_RANGE")
+
+
+def test_a_silence_at_the_end_of_time_is_accepted(platform):
+    body = silence_body(starts_at="9999-12-31T00:00:00Z", ends_at="9999-12-31T23:00:00Z")
+    silence = created("create-silence", body)["silence"]
+    assert silence["state"] == "pending"

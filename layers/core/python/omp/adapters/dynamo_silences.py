@@ -63,6 +63,10 @@ def _start_key(token: str, partition: str) -> dict[str, Any]:
         not isinstance(key, dict)
         or set(key) != {"pk", "sk", "gsi1pk", "gsi1sk"}
         or key["gsi1pk"] != {"S": partition}
+        or not all(
+            isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+            for v in key.values()
+        )
     ):
         raise _invalid_token()
     return key
@@ -169,7 +173,8 @@ def _silence_item(record: SilenceRecord) -> dict[str, Any]:
         "expiry_announced_at": (
             ts(record.expiry_announced_at) if record.expiry_announced_at else None
         ),
-        "expires_at": int((s.ends_at + EXPIRED_RETENTION).timestamp()),
+        # integer arithmetic: `ends_at + timedelta` overflows for a year-9999 silence
+        "expires_at": int(s.ends_at.timestamp()) + int(EXPIRED_RETENTION.total_seconds()),
     }
 
 

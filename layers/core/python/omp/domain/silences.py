@@ -528,7 +528,14 @@ def _zone(name: str) -> ZoneInfo:
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("a time zone offset is required (RFC 3339)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00, 9999-12-31T23:59-14:00: no UTC instant
+        raise ValidationFailed(
+            "the time is outside years 1-9999 in UTC",
+            code="SILENCE_INVALID_TIME_RANGE",
+            details={"time": value.isoformat()},
+        ) from None
 
 
 def _iso(value: datetime) -> str:
