@@ -87,6 +87,8 @@ QUEUES: tuple[Queue, ...] = (
     Queue("alert-ingest", visibility_timeout_s=120, max_receive_count=5),
     # Every domain event on the platform bus, written to the audit log.
     Queue("audit-events", visibility_timeout_s=60, max_receive_count=5),
+    # Alarm and incident events for routing into notification groups and escalations.
+    Queue("notifications", visibility_timeout_s=120, max_receive_count=5),
 )
 
 BUSES: tuple[Bus, ...] = (Bus(PLATFORM_BUS),)
@@ -189,6 +191,11 @@ class Function:
     graph: bool = False  # Neptune (in the VPC)
     search: bool = False  # OpenSearch (in the VPC)
     cognito: bool = False  # verifies Cognito JWTs: gets the user pool's issuer and client id
+    # GetSecretValue on the secrets named `omp/<stage>/<secrets>/...` (OMP_SECRET_PREFIX)
+    secrets: str | None = None
+    # sns:Publish on this account's topics named `omp-<stage>-<external_topics>-...`, topics
+    # users create for notifications (OMP_EXTERNAL_TOPIC_PREFIX)
+    external_topics: str | None = None
     memory_mb: int = 256
     timeout_s: int = 10
 
@@ -198,6 +205,15 @@ class Function:
 
 
 _ALARM_EVENTS = ("platform",)
+# What the notifier routes (alarms) and escalates on (incidents); omp.domain.notifications.
+NOTIFICATION_EVENTS = (
+    "AlarmRaised",
+    "AlarmResolved",
+    "IncidentOpened",
+    "IncidentUpdated",
+    "IncidentResolved",
+)
+_NOTIFY = "notify"  # secrets under omp/<stage>/notify/, topics omp-<stage>-notify-*
 
 FUNCTIONS: tuple[Function, ...] = (
     # ---- security ---------------------------------------------------------------------------
@@ -488,6 +504,86 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=60,
     ),
     # ---- monitoring: routing, notifications, escalation ---------------------------------------
+    Function(
+        name="put-notification-config",
+        service="monitoring",
+        handler="monitoring/put_notification_config",
+        trigger=HttpRoute("PUT", "/v1/notification-config", "notifications:write"),
+        tables={"monitoring": "write"},
+    ),
+    Function(
+        name="get-notification-config",
+        service="monitoring",
+        handler="monitoring/get_notification_config",
+        trigger=HttpRoute("GET", "/v1/notification-config", "notifications:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="list-notifications",
+        service="monitoring",
+        handler="monitoring/list_notifications",
+        trigger=HttpRoute("GET", "/v1/notifications", "notifications:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="route-notifications",
+        service="monitoring",
+        handler="monitoring/route_notifications",
+        trigger=QueueTrigger("notifications", batch_size=10, max_batching_window_s=1),
+        tables={"monitoring": "write"},
+        timeout_s=60,  # under the notifications queue's 120 s visibility timeout
+    ),
+    Function(
+        name="flush-notifications",
+        service="monitoring",
+        handler="monitoring/flush_notifications",
+        trigger=Schedule("rate(1 minute)"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        secrets=_NOTIFY,
+        external_topics=_NOTIFY,
+        timeout_s=50,  # bounded retries stay inside one tick
+    ),
+    Function(
+        name="create-escalation-policy",
+        service="monitoring",
+        handler="monitoring/create_escalation_policy",
+        trigger=HttpRoute("POST", "/v1/escalation-policies", "notifications:write"),
+        tables={"monitoring": "write"},
+        idempotent=True,
+    ),
+    Function(
+        name="list-escalation-policies",
+        service="monitoring",
+        handler="monitoring/list_escalation_policies",
+        trigger=HttpRoute("GET", "/v1/escalation-policies", "notifications:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="get-escalation-policy",
+        service="monitoring",
+        handler="monitoring/get_escalation_policy",
+        trigger=HttpRoute("GET", "/v1/escalation-policies/{policy_id}", "notifications:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="delete-escalation-policy",
+        service="monitoring",
+        handler="monitoring/delete_escalation_policy",
+        trigger=HttpRoute("DELETE", "/v1/escalation-policies/{policy_id}", "notifications:write"),
+        tables={"monitoring": "write"},
+    ),
+    Function(
+        name="escalate-incidents",
+        service="monitoring",
+        handler="monitoring/escalate_incidents",
+        trigger=Schedule("rate(1 minute)"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        secrets=_NOTIFY,
+        external_topics=_NOTIFY,
+        timeout_s=50,
+    ),
     # ---- monitoring: metrics, baselines and anomaly detection ---------------------------------
     # ---- cmdb ---------------------------------------------------------------------------------
     Function(
@@ -648,6 +744,11 @@ FUNCTIONS: tuple[Function, ...] = (
 # Each entry: (queue name, bus, pattern).
 QUEUE_RULES: tuple[tuple[str, str, Mapping[str, object]], ...] = (
     ("audit-events", PLATFORM_BUS, {"source": [{"prefix": "omp."}]}),
+    (
+        "notifications",
+        PLATFORM_BUS,
+        {"source": ["omp.monitoring"], "detail-type": list(NOTIFICATION_EVENTS)},
+    ),
 )
 
 # Rules that forward events from one bus to another: AWS services publish only to the account's
@@ -692,6 +793,16 @@ or cognito ("issuer" / "client_id"; the local runtime answers ""), or ("graph", 
 ("search", "endpoint") for functions with graph / search (Neptune wss URL, OpenSearch https URL)."""
 
 
+def secret_prefix(fn: Function, stage: str) -> str:
+    """The Secrets Manager name prefix a function may read (`omp/<stage>/notify/`)."""
+    return f"omp/{stage}/{fn.secrets}/" if fn.secrets else ""
+
+
+def external_topic_prefix(fn: Function, stage: str) -> str:
+    """The SNS topic name prefix a function may publish to (`omp-<stage>-notify-`)."""
+    return f"omp-{stage}-{fn.external_topics}-" if fn.external_topics else ""
+
+
 def environment(fn: Function, resolve: ResourceResolver, stage: str) -> dict[str, str]:
     """Every environment variable a function gets; the same for CDK and the local runtime."""
     env: dict[str, str] = {
@@ -726,6 +837,10 @@ def environment(fn: Function, resolve: ResourceResolver, stage: str) -> dict[str
         # Empty where there is no user pool (the local runtime): JWTs are then refused.
         env["OMP_COGNITO_ISSUER"] = resolve("cognito", "issuer")
         env["OMP_COGNITO_CLIENT_ID"] = resolve("cognito", "client_id")
+    if fn.secrets:
+        env["OMP_SECRET_PREFIX"] = secret_prefix(fn, stage)
+    if fn.external_topics:
+        env["OMP_EXTERNAL_TOPIC_PREFIX"] = external_topic_prefix(fn, stage)
     if fn.graph:
         env["OMP_GRAPH_ENDPOINT"] = resolve("graph", "endpoint")
     if fn.search:

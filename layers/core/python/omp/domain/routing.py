@@ -138,6 +138,7 @@ class RouteOptions:
     repeat_interval: timedelta = DEFAULT_REPEAT_INTERVAL
     mute_time_intervals: tuple[str, ...] = ()
     active_time_intervals: tuple[str, ...] = ()
+    escalation_policy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class MatchedRoute:
     repeat_interval: timedelta
     mute_time_intervals: tuple[str, ...] = ()
     active_time_intervals: tuple[str, ...] = ()
+    escalation_policy: str | None = None  # incidents of alerts routed here escalate by it
 
     @property
     def timing(self) -> GroupTiming:
@@ -198,6 +200,7 @@ class RouteNode:
             repeat_interval=o.repeat_interval,
             mute_time_intervals=o.mute_time_intervals,
             active_time_intervals=o.active_time_intervals,
+            escalation_policy=o.escalation_policy,
         )
 
     def walk(self) -> Iterable[RouteNode]:
@@ -250,6 +253,7 @@ def _build(
         ),
         mute_time_intervals=tuple(config.mute_time_intervals),
         active_time_intervals=tuple(config.active_time_intervals),
+        escalation_policy=config.escalation_policy,
     )
     matchers = tuple(m.to_matcher() for m in config.matchers)
     own = _matchers_key(matchers)
@@ -314,6 +318,11 @@ class RouteConfig(BaseModel):
     repeat_interval: Duration | None = None
     mute_time_intervals: list[Name] = Field(default_factory=list)
     active_time_intervals: list[Name] = Field(default_factory=list)
+    escalation_policy: Name | None = Field(
+        default=None,
+        description="an escalation policy id (`esc_...`): an incident whose alarm is routed "
+        "here escalates by it (not inherited)",
+    )
     routes: list[RouteConfig] = Field(default_factory=list, max_length=256)
 
     @field_validator("group_by")
@@ -405,11 +414,27 @@ class MsTeamsIntegration(_Integration):
 
 class WebhookIntegration(_Integration):
     type: Literal["webhook"] = "webhook"
-    url: Annotated[str, StringConstraints(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048)]
+    url: (
+        Annotated[str, StringConstraints(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048)]
+        | None
+    ) = None
+    url_secret: SecretRef | None = Field(
+        default=None, description="the URL kept as a secret (it embeds a token): instead of `url`"
+    )
     authorization: SecretRef | None = Field(
         default=None, description="sent as `Authorization: Bearer <secret>`"
     )
+    hmac_secret: SecretRef | None = Field(
+        default=None,
+        description="signs the body: `X-OMP-Signature: sha256=<hex HMAC-SHA256 of the body>`",
+    )
     max_alerts: int = Field(default=0, ge=0, description="0: all alerts of the group")
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookIntegration:
+        if (self.url is None) == (self.url_secret is None):
+            raise ValueError("a webhook needs exactly one of url and url_secret")
+        return self
 
 
 Integration = Annotated[

@@ -222,3 +222,58 @@ def graph() -> Any:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         _cache[key] = GremlinGraph(path=path)
     return _cache[key]
+
+
+# ---- notifications (routing, delivery, escalation) --------------------------------------------
+
+
+def notification_configs() -> Any:
+    from omp.adapters.dynamo_notifications import DynamoNotificationConfigStore
+
+    return _build("notification_configs", "OMP_TABLE_MONITORING", DynamoNotificationConfigStore)
+
+
+def notification_groups() -> Any:
+    from omp.adapters.dynamo_notifications import DynamoNotificationGroupStore
+
+    return _build("notification_groups", "OMP_TABLE_MONITORING", DynamoNotificationGroupStore)
+
+
+def notification_log() -> Any:
+    from omp.adapters.dynamo_notifications import DynamoNotificationLog
+
+    return _build("notification_log", "OMP_TABLE_MONITORING", DynamoNotificationLog)
+
+
+def escalations() -> Any:
+    from omp.adapters.dynamo_notifications import DynamoEscalationStore
+
+    return _build("escalations", "OMP_TABLE_MONITORING", DynamoEscalationStore)
+
+
+def notification_sender() -> Any:
+    """Sends to SNS / Slack / Teams / webhooks; `OMP_NOTIFY_ALLOW_HTTP=1` (local runtime and
+    tests only) lets it post to a plain-http local receiver."""
+    from omp.adapters.notify_senders import Sender
+
+    allow_http = env.get("OMP_NOTIFY_ALLOW_HTTP") == "1"
+    return _build("notification_sender", "", lambda _: Sender(allow_http=allow_http))
+
+
+def notify_ports() -> Any:
+    """Every port `omp.services.notifications` takes (no bus for the queue consumer)."""
+    from omp.services.notifications import NotifyPorts
+
+    if "notify_ports" in _overrides:
+        return _overrides["notify_ports"]
+    return NotifyPorts(
+        configs=notification_configs(),
+        groups=notification_groups(),
+        log=notification_log(),
+        escalations=escalations(),
+        incidents=incidents(),
+        alarms=alarms(),
+        events=publisher() if env.get("OMP_BUS_PLATFORM") else None,
+        clock=clock(),
+        send=notification_sender(),
+    )

@@ -1,0 +1,20 @@
+"""GET /v1/notification-config: the routing configuration (secret references, never values)."""
+
+from omp.domain import notifications as n
+from omp.runtime import container, http
+from omp.services import notifications
+
+route = http.Route(
+    "GET",
+    "/v1/notification-config",
+    summary="Get the notification routing configuration",
+    tag="notifications",
+    response=n.NotificationConfigResponse,
+)
+
+
+def get_notification_config(request: http.Request) -> dict[str, object]:
+    return {"notification_config": notifications.get_config(container.notification_configs())}
+
+
+lambda_handler = http.handler(route, get_notification_config)
