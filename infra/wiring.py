@@ -80,6 +80,9 @@ TABLES: tuple[Table, ...] = (
     Table("bcdr", indexes=("gsi1",)),
     # powertools idempotency (DynamoDBPersistenceLayer defaults: key `id`, TTL `expiration`)
     Table("idempotency", keys=("id",), ttl_attribute="expiration"),
+    # Metric points in hour buckets (TTL expires_at), the series registry (gsi1: by name) and
+    # CloudWatch metric sources; its own table so metric write bursts never throttle alarms.
+    Table("metrics", indexes=("gsi1",)),
 )
 
 QUEUES: tuple[Queue, ...] = (
@@ -191,6 +194,9 @@ class Function:
     graph: bool = False  # Neptune (in the VPC)
     search: bool = False  # OpenSearch (in the VPC)
     cognito: bool = False  # verifies Cognito JWTs: gets the user pool's issuer and client id
+    # AWS API actions that support no resource-level permission (granted on `*`, e.g.
+    # cloudwatch:GetMetricData); each listed in docs/infrastructure.md with its reason.
+    aws_actions: tuple[str, ...] = ()
     # GetSecretValue on the secrets named `omp/<stage>/<secrets>/...` (OMP_SECRET_PREFIX)
     secrets: str | None = None
     # sns:Publish on this account's topics named `omp-<stage>-<external_topics>-...`, topics
@@ -585,6 +591,73 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=50,
     ),
     # ---- monitoring: metrics, baselines and anomaly detection ---------------------------------
+    Function(
+        name="ingest-metrics",
+        service="monitoring",
+        handler="monitoring/ingest_metrics",
+        trigger=HttpRoute("POST", "/v1/metrics", "ingest:write"),
+        tables={"metrics": "write"},
+        memory_mb=512,
+        timeout_s=30,
+    ),
+    Function(
+        name="ingest-otlp-metrics",
+        service="monitoring",
+        handler="monitoring/ingest_otlp_metrics",
+        # under Lambda's 6 MB request limit once API Gateway base64-encodes a protobuf body
+        trigger=HttpRoute("POST", "/v1/otlp/metrics", "ingest:write", max_body_bytes=4_000_000),
+        tables={"metrics": "write"},
+        memory_mb=1024,
+        timeout_s=30,
+    ),
+    Function(
+        name="list-metric-series",
+        service="monitoring",
+        handler="monitoring/list_metric_series",
+        trigger=HttpRoute("GET", "/v1/metrics/series", "metrics:read"),
+        tables={"metrics": "read"},
+    ),
+    Function(
+        name="query-metrics",
+        service="monitoring",
+        handler="monitoring/query_metrics",
+        trigger=HttpRoute("GET", "/v1/metrics/query", "metrics:read"),
+        tables={"metrics": "read"},
+        memory_mb=512,
+        timeout_s=15,
+    ),
+    Function(
+        name="create-metric-source",
+        service="monitoring",
+        handler="monitoring/create_metric_source",
+        trigger=HttpRoute("POST", "/v1/metric-sources", "metrics:write"),
+        tables={"metrics": "write"},
+        idempotent=True,
+    ),
+    Function(
+        name="list-metric-sources",
+        service="monitoring",
+        handler="monitoring/list_metric_sources",
+        trigger=HttpRoute("GET", "/v1/metric-sources", "metrics:read"),
+        tables={"metrics": "read"},
+    ),
+    Function(
+        name="delete-metric-source",
+        service="monitoring",
+        handler="monitoring/delete_metric_source",
+        trigger=HttpRoute("DELETE", "/v1/metric-sources/{source_id}", "metrics:write"),
+        tables={"metrics": "write"},
+    ),
+    Function(
+        name="pull-cloudwatch-metrics",
+        service="monitoring",
+        handler="monitoring/pull_cloudwatch_metrics",
+        trigger=Schedule("rate(5 minutes)"),
+        tables={"metrics": "write"},
+        aws_actions=("cloudwatch:GetMetricData",),
+        memory_mb=512,
+        timeout_s=120,
+    ),
     # ---- cmdb ---------------------------------------------------------------------------------
     Function(
         name="create-ci-type",

@@ -66,6 +66,8 @@ class ApiStack(cdk.Stack):
             rest_api_name=names.api,
             description=f"om-platform {config.stage} HTTPS API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # OTLP/HTTP protobuf bodies reach POST /v1/otlp/metrics base64-encoded, unaltered
+            binary_media_types=["application/x-protobuf"],
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=config.removal,
             deploy_options=apigw.StageOptions(

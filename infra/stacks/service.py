@@ -321,6 +321,15 @@ class ServiceStack(cdk.Stack):
         self._trigger(fn, function)
         self._alarms(fn, function)
         self._acknowledge(fn, role, wildcard_findings)
+        if fn.aws_actions:
+            ack(
+                role,
+                "IAM5",
+                f"{fn.name}: {', '.join(fn.aws_actions)} (the catalog's aws_actions) and X-Ray "
+                "PutTraceSegments/PutTelemetryRecords support no resource-level permission, so "
+                "IAM accepts only `*` for them (docs/infrastructure.md).",
+                ["Resource::*"],
+            )
         return function
 
     def _grants(self, fn: wiring.Function, role: iam.Role) -> list[str]:
@@ -361,6 +370,10 @@ class ServiceStack(cdk.Stack):
             self.machine(name).grant_start_execution(role)
         if isinstance(fn.trigger, wiring.QueueTrigger):
             pass  # the SqsEventSource grants consume (receive/delete/attributes) on its queue
+        if fn.aws_actions:
+            # Actions that support no resource-level permission (cloudwatch:GetMetricData):
+            # `*` is the only resource IAM takes for them; the catalog names each action.
+            role.add_to_policy(iam.PolicyStatement(actions=list(fn.aws_actions), resources=["*"]))
         findings += self._external_grants(fn, role)
         if fn.graph:
             assert self.network is not None

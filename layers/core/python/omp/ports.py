@@ -13,6 +13,9 @@ from omp.domain.audit import AuditEntry, AuditQuery
 from omp.domain.dedup import AlertState, RepeatUpdate, TimelineEntry
 from omp.domain.events import DomainEvent
 from omp.domain.incidents import Incident, IncidentStatus
+from omp.domain.metric_sources import MetricSource
+from omp.domain.metrics import Point as MetricPoint
+from omp.domain.metrics import SeriesRecord
 from omp.domain.inhibition import InhibitionRuleRecord
 from omp.domain.pagination import DEFAULT_LIMIT, Page
 from omp.domain.queries import TimeRange
@@ -275,3 +278,77 @@ class Graph(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def vertices(self, ci_ids: list[str]) -> dict[str, dict[str, Any]]: ...
+
+
+# ---- metrics (omp.services.metrics; the baseline refit reads series through MetricStore) -----
+
+
+class MetricStore(Protocol):
+    """Metric points in hour buckets and the series registry (omp.adapters.dynamo_metrics).
+
+    Reads return numpy arrays: `timestamps` int64 epoch seconds, ascending, unique; `values`
+    float64 of the same length. A refit job reads a series' recent history with
+    `read_last(series_id, n, end)` (newest buckets first, stops once `n` points are read: about
+    `n / points-per-hour` item reads) or a fixed window with `read(series_id, start, end)`, and
+    finds the series worth refitting with `list_series(active_since=...)`."""
+
+    def read(self, series_id: str, start: int, end: int) -> tuple[Any, Any]:
+        """Points with `start <= timestamp <= end` (epoch seconds): (timestamps, values)."""
+
+    def read_last(self, series_id: str, n: int, end: int) -> tuple[Any, Any]:
+        """The last `n` points at or before `end`, oldest first (fewer if the series is short)."""
+
+    def write(self, points: Sequence[MetricPoint]) -> list[tuple[MetricPoint, float]]:
+        """Store points (one UpdateItem per bucket touched, per up to 100 points); a second
+        already stored keeps its first value. Returns the points refused for that reason with
+        the stored value (a point equal to the stored value is an idempotent repeat, not
+        returned)."""
+
+    def get_series(self, series_ids: Sequence[str]) -> dict[str, SeriesRecord]:
+        """Registered series among `series_ids` (unknown ids are left out)."""
+
+    def register(
+        self, records: Sequence[SeriesRecord], max_series_per_source: int
+    ) -> set[str]:
+        """Register new series, each counted against its source; returns the ids registered
+        (or registered concurrently by another writer). An id left out: its source is at its
+        limit."""
+
+    def touch(self, series_ids: Sequence[str], now: int) -> None:
+        """Set `last_seen` of registered series."""
+
+    def list_series(
+        self,
+        *,
+        name_prefix: str | None = None,
+        dimension: tuple[str, str] | None = None,
+        source: str | None = None,
+        active_since: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+        next_token: str | None = None,
+    ) -> Page[SeriesRecord]:
+        """Registered series by name (then id), filtered."""
+
+
+class MetricSourceStore(Protocol):
+    """Configured CloudWatch pulls (`/v1/metric-sources`)."""
+
+    def put_new(self, source: MetricSource) -> None: ...
+
+    def get(self, source_id: str) -> MetricSource | None: ...
+
+    def delete(self, source_id: str) -> MetricSource:
+        """Remove and return it; `NotFound` (METRIC_SOURCE_NOT_FOUND)."""
+
+    def list(self, limit: int = DEFAULT_LIMIT, next_token: str | None = None) -> Page[MetricSource]:
+        """Oldest first."""
+
+    def record_run(self, source_id: str, run: dict[str, Any]) -> None:
+        """Remember the last pull's outcome on the source (no error if it was deleted)."""
+
+
+class CloudWatchMetrics(Protocol):
+    def get_metric_data(
+        self, queries: Sequence[dict[str, Any]], start: int, end: int
+    ) -> dict[str, list[tuple[int, float]]]:
+        """GetMetricData (every page): query id -> [(epoch seconds, value)]."""

@@ -277,3 +277,45 @@ def notify_ports() -> Any:
         clock=clock(),
         send=notification_sender(),
     )
+
+
+# ---- metrics ----------------------------------------------------------------------------------
+
+_METRIC_LIMIT_ENV = {
+    "max_age_s": "OMP_METRICS_MAX_AGE_S",
+    "max_future_s": "OMP_METRICS_MAX_FUTURE_S",
+    "retention_days": "OMP_METRICS_RETENTION_DAYS",
+    "max_series_per_source": "OMP_METRICS_MAX_SERIES_PER_SOURCE",
+    "max_query_points": "OMP_METRICS_MAX_QUERY_POINTS",
+}
+
+
+def metric_limits() -> Any:
+    """`omp.domain.metrics.MetricLimits`: its defaults, each overridable by an environment
+    variable (docs/metrics.md), or a test's override."""
+    from omp.domain.metrics import MetricLimits
+
+    if "metric_limits" in _overrides:
+        return _overrides["metric_limits"]
+    values = {field: int(env.get(var) or 0) for field, var in _METRIC_LIMIT_ENV.items()}
+    return MetricLimits(**{field: value for field, value in values.items() if value})
+
+
+def metric_store() -> Any:
+    from omp.adapters.dynamo_metrics import DynamoMetricStore
+
+    return _build(
+        "metric_store", "OMP_TABLE_METRICS", lambda name: DynamoMetricStore(name, metric_limits())
+    )
+
+
+def metric_sources() -> Any:
+    from omp.adapters.dynamo_metrics import DynamoMetricSourceStore
+
+    return _build("metric_sources", "OMP_TABLE_METRICS", DynamoMetricSourceStore)
+
+
+def cloudwatch_metrics() -> Any:
+    from omp.adapters.cloudwatch_metrics import CloudWatchMetricReader
+
+    return _build("cloudwatch_metrics", "", lambda _: CloudWatchMetricReader())

@@ -1,0 +1,407 @@
+"""Metric storage in the `metrics` table (single-table design, keys `pk`/`sk`, index `gsi1`).
+
+Items
+- points of one series and one hour: pk `D#<series id>`, sk `<bucket start, 10-digit epoch s>`,
+  one number attribute `o<offset seconds>` per point (at most 3,600), `expires_at` (TTL: bucket
+  end + retention). A write is one UpdateItem per bucket touched (per 100 points: DynamoDB
+  expressions are limited to 4 KB): `SET o<off> = if_not_exists(o<off>, :v)`, returning the
+  old item (ALL_OLD), so a second already stored keeps its first value and the caller learns which.
+- a series: pk `S#<series id>`, sk `SERIES`; gsi1pk `SERIES`, gsi1sk `<name>#<series id>`
+  (listing by name prefix). Names cannot hold `#`.
+- a source's series count: pk `SRC#<source>`, sk `COUNT`, `series` (the cardinality limit).
+- a CloudWatch metric source: pk `MSRC`, sk `<msrc id>`, `data` (JSON), `last_run` (JSON).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from omp.adapters.aws import client, translate
+from omp.adapters.dynamo import ConditionFailed, call, from_item, to_item
+from omp.domain import metrics as m
+from omp.domain.errors import NotFound, TransientError
+from omp.domain.metric_sources import MetricSource
+from omp.domain.pagination import DEFAULT_LIMIT, Page, decode_token, encode_token
+
+_CHUNK = 100  # points per UpdateItem (4 KB expression limit: ~32 characters per point)
+_WORKERS = 8  # concurrent UpdateItems per batch
+_MAX_LIST_QUERIES = 20  # a filtered list page stops after this many queries (token continues)
+
+
+def _sk(bucket: int) -> str:
+    return f"{bucket:010d}"
+
+
+class DynamoMetricStore:
+    def __init__(self, table: str, limits: m.MetricLimits | None = None) -> None:
+        self.table = table
+        self.limits = limits or m.MetricLimits()
+
+    # ---- points -----------------------------------------------------------------------------
+
+    def write(self, points: Sequence[m.Point]) -> list[tuple[m.Point, float]]:
+        groups = m.group_by_bucket(list(points))
+        jobs = [
+            (series, bucket, chunk[i : i + _CHUNK])
+            for (series, bucket), chunk in groups.items()
+            for i in range(0, len(chunk), _CHUNK)
+        ]
+        if len(jobs) <= 1:
+            results = [self._write_bucket(*job) for job in jobs]
+        else:
+            with ThreadPoolExecutor(max_workers=min(_WORKERS, len(jobs))) as pool:
+                results = list(pool.map(lambda job: self._write_bucket(*job), jobs))
+        return [conflict for result in results for conflict in result]
+
+    def _write_bucket(
+        self, series_id: str, bucket: int, points: list[m.Point]
+    ) -> list[tuple[m.Point, float]]:
+        sets = ["expires_at = :e", "sid = :s"]
+        values: dict[str, Any] = {
+            ":e": {"N": str(m.expires_at(bucket, self.limits))},
+            ":s": {"S": series_id},
+        }
+        for i, point in enumerate(points):
+            attr = f"o{point.timestamp - bucket}"
+            sets.append(f"{attr} = if_not_exists({attr}, :v{i})")
+            values[f":v{i}"] = {"N": repr(point.value)}
+        answer = call(
+            "update_item",
+            TableName=self.table,
+            Key={"pk": {"S": f"D#{series_id}"}, "sk": {"S": _sk(bucket)}},
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_OLD",  # UPDATED_OLD may omit a SET to an equal value (moto does)
+        )
+        old = answer.get("Attributes") or {}
+        conflicts = []
+        for point in points:
+            stored = old.get(f"o{point.timestamp - bucket}")
+            if stored is not None and float(stored["N"]) != point.value:
+                conflicts.append((point, float(stored["N"])))
+        return conflicts
+
+    def read(self, series_id: str, start: int, end: int) -> tuple[Any, Any]:
+        items = self._query_buckets(series_id, m.bucket_start(start), m.bucket_start(end))
+        ts, vs = _points_of(items)
+        keep = (ts >= start) & (ts <= end)
+        return ts[keep], vs[keep]
+
+    def read_last(self, series_id: str, n: int, end: int) -> tuple[Any, Any]:
+        import numpy as np
+
+        if n <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.float64)
+        count, items = 0, []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p AND sk <= :hi",
+            "ExpressionAttributeValues": {
+                ":p": {"S": f"D#{series_id}"},
+                ":hi": {"S": _sk(m.bucket_start(end))},
+            },
+            "ScanIndexForward": False,
+            "Limit": 24,
+        }
+        while True:
+            page = call("query", **kwargs)
+            for item in page.get("Items", []):
+                items.append(item)
+                count += sum(1 for k in item if k.startswith("o") and k[1:].isdigit())
+            start_key = page.get("LastEvaluatedKey")
+            if count >= n + 3_600 or not start_key:  # the newest bucket may lie past `end`
+                break
+            kwargs["ExclusiveStartKey"] = start_key
+        ts, vs = _points_of(items)
+        keep = ts <= end
+        ts, vs = ts[keep], vs[keep]
+        return ts[-n:], vs[-n:]
+
+    def _query_buckets(self, series_id: str, first: int, last: int) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":p": {"S": f"D#{series_id}"},
+                ":lo": {"S": _sk(first)},
+                ":hi": {"S": _sk(last)},
+            },
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            page = call("query", **kwargs)
+            items.extend(page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ---- the series registry ----------------------------------------------------------------
+
+    def get_series(self, series_ids: Sequence[str]) -> dict[str, m.SeriesRecord]:
+        found: dict[str, m.SeriesRecord] = {}
+        ids = list(dict.fromkeys(series_ids))
+        for i in range(0, len(ids), 100):
+            keys: list[dict[str, Any]] = [
+                {"pk": {"S": f"S#{sid}"}, "sk": {"S": "SERIES"}} for sid in ids[i : i + 100]
+            ]
+            request: dict[str, Any] = {self.table: {"Keys": keys}}
+            for attempt in range(8):
+                answer = call("batch_get_item", RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table, []):
+                    record = _series_of(from_item(item))
+                    found[record.series_id] = record
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise TransientError("DynamoDB left keys unprocessed; retry", code="THROTTLED")
+        return found
+
+    def register(self, records: Sequence[m.SeriesRecord], max_series_per_source: int) -> set[str]:
+        """Concurrent registrations; once one source is found at its limit its other new
+        series are refused without a write (counts only grow)."""
+        full: set[str] = set()
+
+        def one(record: m.SeriesRecord) -> str | None:
+            if record.source in full:
+                return None
+            if self._register_one(record, max_series_per_source):
+                return record.series_id
+            full.add(record.source)
+            return None
+
+        if len(records) <= 1:
+            done = [one(r) for r in records]
+        else:
+            with ThreadPoolExecutor(max_workers=min(_WORKERS, len(records))) as pool:
+                done = list(pool.map(one, records))
+        return {sid for sid in done if sid}
+
+    def _register_one(self, record: m.SeriesRecord, max_series_per_source: int) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        series_item = to_item(
+            {
+                "pk": f"S#{record.series_id}",
+                "sk": "SERIES",
+                "gsi1pk": "SERIES",
+                "gsi1sk": f"{record.name}#{record.series_id}",
+                "series_id": record.series_id,
+                "name": record.name,
+                "dims": dict(record.dimensions),
+                "dim_keys": sorted(f"{k}={v}" for k, v in record.dimensions.items()) or None,
+                "source": record.source,
+                "first_seen": record.first_seen,
+                "last_seen": record.last_seen,
+            }
+        )
+        for attempt in range(4):
+            try:
+                client("dynamodb").transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self.table,
+                                "Item": series_item,
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                        {
+                            "Update": {
+                                "TableName": self.table,
+                                "Key": {
+                                    "pk": {"S": f"SRC#{record.source}"},
+                                    "sk": {"S": "COUNT"},
+                                },
+                                "UpdateExpression": "ADD series :one",
+                                "ConditionExpression": (
+                                    "attribute_not_exists(series) OR series < :limit"
+                                ),
+                                "ExpressionAttributeValues": {
+                                    ":one": {"N": "1"},
+                                    ":limit": {"N": str(max_series_per_source)},
+                                },
+                            }
+                        },
+                    ]
+                )
+                return True
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise translate(exc) from exc
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            except BotoCoreError as exc:
+                raise translate(exc) from exc
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return True  # registered meanwhile by another writer
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                return False
+            if self.get_series([record.series_id]):
+                return True  # no reasons given (some emulators): the registry tells
+            time.sleep(0.05 * 2**attempt)  # a TransactionConflict: try again
+        raise TransientError("registering the series kept conflicting; retry", code="THROTTLED")
+
+    def touch(self, series_ids: Sequence[str], now: int) -> None:
+        for sid in dict.fromkeys(series_ids):
+            with contextlib.suppress(ConditionFailed):  # newer already, or never registered
+                call(
+                    "update_item",
+                    TableName=self.table,
+                    Key={"pk": {"S": f"S#{sid}"}, "sk": {"S": "SERIES"}},
+                    UpdateExpression="SET last_seen = :t",
+                    ConditionExpression="attribute_exists(pk) AND last_seen < :t",
+                    ExpressionAttributeValues={":t": {"N": str(now)}},
+                )
+
+    def list_series(
+        self,
+        *,
+        name_prefix: str | None = None,
+        dimension: tuple[str, str] | None = None,
+        source: str | None = None,
+        active_since: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+        next_token: str | None = None,
+    ) -> Page[m.SeriesRecord]:
+        key = "gsi1pk = :p"
+        values: dict[str, Any] = {":p": "SERIES"}
+        if name_prefix:
+            key += " AND begins_with(gsi1sk, :prefix)"
+            values[":prefix"] = name_prefix
+        filters = []
+        if dimension:
+            filters.append("contains(dim_keys, :dim)")
+            values[":dim"] = f"{dimension[0]}={dimension[1]}"
+        if source:
+            filters.append("#source = :source")
+            values[":source"] = source
+        if active_since is not None:
+            filters.append("last_seen >= :since")
+            values[":since"] = active_since
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": key,
+            "ExpressionAttributeValues": to_item(values),
+        }
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+            if source:
+                kwargs["ExpressionAttributeNames"] = {"#source": "source"}
+        start_key = decode_token(next_token, required_keys=("k",))["k"] if next_token else None
+        records: list[m.SeriesRecord] = []
+        for _ in range(_MAX_LIST_QUERIES):
+            if start_key:
+                kwargs["ExclusiveStartKey"] = start_key
+            # Limit bounds the items evaluated, so LastEvaluatedKey is exactly where to resume.
+            page = call("query", Limit=limit - len(records), **kwargs)
+            records.extend(_series_of(from_item(i)) for i in page.get("Items", []))
+            start_key = page.get("LastEvaluatedKey")
+            if not start_key or len(records) >= limit:
+                break
+        return Page(records, encode_token({"k": start_key}) if start_key else None)
+
+
+def _points_of(items: list[dict[str, Any]]) -> tuple[Any, Any]:
+    import numpy as np  # reads only: the ingest path does without numpy's import time
+
+    ts: list[int] = []
+    vs: list[float] = []
+    for item in items:
+        bucket = int(item["sk"]["S"])
+        for key, value in item.items():
+            if key.startswith("o") and key[1:].isdigit():
+                ts.append(bucket + int(key[1:]))
+                vs.append(float(value["N"]))
+    t = np.asarray(ts, dtype=np.int64)
+    v = np.asarray(vs, dtype=np.float64)
+    order = np.argsort(t, kind="stable")
+    return t[order], v[order]
+
+
+def _series_of(item: dict[str, Any]) -> m.SeriesRecord:
+    return m.SeriesRecord(
+        series_id=str(item["series_id"]),
+        name=str(item["name"]),
+        dimensions={str(k): str(v) for k, v in (item.get("dims") or {}).items()},
+        source=str(item["source"]),
+        first_seen=int(item["first_seen"]),
+        last_seen=int(item["last_seen"]),
+    )
+
+
+class DynamoMetricSourceStore:
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def put_new(self, source: MetricSource) -> None:
+        call(
+            "put_item",
+            TableName=self.table,
+            Item=to_item(
+                {
+                    "pk": "MSRC",
+                    "sk": source.id,
+                    "data": source.model_dump_json(exclude={"last_run"}),
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get(self, source_id: str) -> MetricSource | None:
+        item = call(
+            "get_item",
+            TableName=self.table,
+            Key={"pk": {"S": "MSRC"}, "sk": {"S": source_id}},
+            ConsistentRead=True,
+        ).get("Item")
+        return _source_of(from_item(item)) if item else None
+
+    def delete(self, source_id: str) -> MetricSource:
+        old = call(
+            "delete_item",
+            TableName=self.table,
+            Key={"pk": {"S": "MSRC"}, "sk": {"S": source_id}},
+            ReturnValues="ALL_OLD",
+        ).get("Attributes")
+        if not old:
+            raise NotFound(f"metric source {source_id} not found", code="METRIC_SOURCE_NOT_FOUND")
+        return _source_of(from_item(old))
+
+    def list(self, limit: int = DEFAULT_LIMIT, next_token: str | None = None) -> Page[MetricSource]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "MSRC"}},
+            "Limit": limit,
+        }
+        if next_token:
+            kwargs["ExclusiveStartKey"] = decode_token(next_token, required_keys=("k",))["k"]
+        page = call("query", **kwargs)
+        items = [_source_of(from_item(i)) for i in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return Page(items, encode_token({"k": last}) if last else None)
+
+    def record_run(self, source_id: str, run: dict[str, Any]) -> None:
+        with contextlib.suppress(ConditionFailed):  # deleted while the pull ran
+            call(
+                "update_item",
+                TableName=self.table,
+                Key={"pk": {"S": "MSRC"}, "sk": {"S": source_id}},
+                UpdateExpression="SET last_run = :r",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":r": {"S": json.dumps(run, separators=(",", ":"))}},
+            )
+
+
+def _source_of(item: dict[str, Any]) -> MetricSource:
+    data = json.loads(item["data"])
+    if item.get("last_run"):
+        data["last_run"] = json.loads(item["last_run"])
+    return MetricSource.model_validate(data)
