@@ -389,3 +389,52 @@ def test_a_silence_at_the_end_of_time_is_accepted(platform):
     body = silence_body(starts_at="9999-12-31T00:00:00Z", ends_at="9999-12-31T23:00:00Z")
     silence = created("create-silence", body)["silence"]
     assert silence["state"] == "pending"
+
+
+class Calls:
+    """DynamoDB operations (and the index queried) made through the adapters' client."""
+
+    def __init__(self):
+        from omp.adapters import aws
+
+        self.made = []
+        events = aws.client("dynamodb").meta.events
+        events.register("before-parameter-build.dynamodb", self._record)
+
+    def _record(self, params, model, **kwargs):
+        self.made.append((model.name, params.get("ExpressionAttributeValues", {}).get(":p")))
+
+    def queries(self):
+        """The suppression reads: silences, windows, rules, and active alarms by status."""
+        mine = ("SILENCES", "MWINDOWS", "INHIBIT_RULES", "ALARM_ST#")
+        found = [p["S"] for name, p in self.made if name == "Query" and p]
+        return [p for p in found if p.startswith(mine)]
+
+
+def test_the_consumer_reads_suppressors_once_per_batch_and_never_for_repeats(platform):
+    created("create-silence", silence_body())
+    created(
+        "create-inhibition-rule",
+        {"source_matchers": ['alertname="NodeDown"'], "target_matchers": ['team="none"']},
+    )
+    calls = Calls()
+    alerts = [am_alert(f"fp{n}", "DiskFull", instance=f"db-{n}") for n in range(10)]
+    consume(*alerts)
+    # one Query per kind for ten new alarms; no rule targets them: no active-alarm read
+    assert sorted(calls.queries()) == ["INHIBIT_RULES", "MWINDOWS", "SILENCES"]
+    calls.made.clear()
+    consume(*alerts)  # the same alerts again: ignored / repeats
+    assert calls.queries() == []
+
+
+def test_active_alarms_are_read_once_per_batch_when_a_rule_targets(platform):
+    created(
+        "create-inhibition-rule",
+        {"source_matchers": ['alertname="NodeDown"'], "target_matchers": ['alertname="DiskFull"']},
+    )
+    calls = Calls()
+    consume(*[am_alert(f"fp{n}", "DiskFull", instance=f"db-{n}") for n in range(10)])
+    active = [p for p in calls.queries() if p.startswith("ALARM_ST#")]
+    # open and acknowledged, one day partition each over the lookback: each read once
+    assert active and len(active) == len(set(active))
+    assert {p.split("#")[1] for p in active} == {"open", "acknowledged"}
