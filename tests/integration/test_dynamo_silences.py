@@ -219,3 +219,54 @@ def test_a_silence_in_year_9999_stores(silence_store):
     record = SilenceRecord(silence(starts_at=far, ends_at=far + timedelta(hours=23)))
     silence_store.put_new(record)
     assert silence_store.get(record.silence.id) == record
+
+
+def test_alarm_list_filters_on_suppressed(dynamodb):
+    from omp.adapters.dynamo_alarms import DynamoAlarmRepository
+    from omp.domain.alarms import Alarm, AlarmQuery, AlarmStatus, Severity
+    from omp.domain.queries import TimeRange
+
+    repo = DynamoAlarmRepository(TABLE)
+
+    def alarm(n, **fields):
+        stamp = (NOW - timedelta(minutes=n)).isoformat().replace("+00:00", "Z")
+        values = {
+            "id": new_id("alm", int((NOW - timedelta(minutes=n)).timestamp() * 1000)),
+            "name": f"a{n}",
+            "severity": Severity.MAJOR,
+            "message": "",
+            "source": "alertmanager",
+            "labels": {},
+            "status": AlarmStatus.OPEN,
+            "triggered_at": stamp,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "created_by": "t",
+        }
+        return Alarm(**(values | fields))
+
+    held = alarm(1, suppressed=True, suppressed_by=["sil_x", "inh_y"])
+    free = alarm(2)
+    for a in (held, free):
+        repo.put_new(a)
+    # an alarm stored before suppression existed: no attribute at all
+    legacy = alarm(3)
+    item = support_item(legacy)
+    dynamodb.put_item(TableName=TABLE, Item=item)
+    window = TimeRange(NOW - timedelta(hours=1), NOW)
+    assert repo.get(held.id) == held
+    for status in (None, AlarmStatus.OPEN):
+        query = AlarmQuery(window, status=status, suppressed=True)
+        assert [a.id for a in repo.list(query).items] == [held.id]
+        query = AlarmQuery(window, status=status, suppressed=False)
+        assert [a.id for a in repo.list(query).items] == [free.id, legacy.id]
+
+
+def support_item(alarm):
+    """The alarm's item as the repository wrote it before `suppressed` existed."""
+    from omp.adapters.dynamo import to_item
+    from omp.adapters.dynamo_alarms import _index_keys
+
+    values = alarm.model_dump(mode="json")
+    del values["suppressed"], values["suppressed_by"]
+    return to_item({"pk": f"ALARM#{alarm.id}", "sk": "A", **values, **_index_keys(values)})
