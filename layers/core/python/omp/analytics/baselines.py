@@ -199,15 +199,33 @@ def _initial_state(
     s, t = y.shape
     if period:
         cycles = max(1, min(t // period, 4))
-        c = y[:, : cycles * period].reshape(s, cycles, period)
-        cm = np.nanmean(c, axis=2, keepdims=True)
-        cm = np.where(np.isnan(cm), 0.0, cm)
-        add = np.nanmedian(c - cm, axis=1)
-        ratio = np.nanmedian(c / np.where(cm != 0, cm, 1.0), axis=1)
-        season = np.where(mult[:, None], ratio, add)
+        head = y[:, : cycles * period]
+        # Seasonal indices against a centred moving average, so growth inside a cycle does
+        # not leak into the season.
+        ma = _moving_average(head, period)
+        # Only full windows: a shortened one at the edges is biased by the season itself.
+        tt = np.arange(head.shape[1], dtype=np.float64)
+        full = (tt >= period // 2) & (tt < head.shape[1] - (period - period // 2) + 1)
+        ma = np.where(full[None, :], ma, np.nan)
+        detr = np.where(mult[:, None], head / np.where(ma != 0, ma, 1.0), head - ma)
+        season = np.nanmedian(detr.reshape(s, cycles, period), axis=1)
         season = np.where(np.isnan(season), np.where(mult[:, None], 1.0, 0.0), season)
-        level = cm[:, 0, 0]
-        trend = (cm[:, 1, 0] - cm[:, 0, 0]) / period if cycles >= 2 else np.zeros(s)
+        centre = np.where(mult, np.mean(season, axis=1), 0.0)
+        season = np.where(
+            mult[:, None],
+            season / np.where(centre != 0, centre, 1.0)[:, None],
+            season - np.mean(season, axis=1, keepdims=True),
+        )
+        # Level and trend at t = 0: a straight line through the moving average.
+        ok = ~np.isnan(ma)
+        cnt = np.maximum(ok.sum(axis=1), 1)
+        t_mean = np.sum(np.where(ok, tt, 0.0), axis=1) / cnt
+        m_mean = np.sum(np.where(ok, ma, 0.0), axis=1) / cnt
+        dt = np.where(ok, tt - t_mean[:, None], 0.0)
+        var_t = np.sum(dt * dt, axis=1)
+        cov = np.sum(dt * np.where(ok, ma - m_mean[:, None], 0.0), axis=1)
+        trend = np.where(var_t > 0, cov / np.where(var_t > 0, var_t, 1.0), 0.0)
+        level = np.where(ok.any(axis=1), m_mean - trend * t_mean, np.nan)
         diffs = y[:, period:] - y[:, :-period] if t > period else np.diff(y, axis=1)
     else:
         season = np.zeros((s, 1))
@@ -252,7 +270,8 @@ def _run(
     alpha, beta, phi, gamma = (params[:, :, c] for c in range(4))
     lv0, tr0, se0, sc0 = init
     level = np.repeat(lv0[:, None], g, axis=1)
-    trend = np.repeat(tr0[:, None], g, axis=1)
+    # A candidate without a trend (beta = 0) starts without one too.
+    trend = np.where(beta > 0, tr0[:, None], 0.0) * np.ones((1, g))
     season = np.repeat(se0[:, None, :], g, axis=1)
     scale = np.repeat(sc0[:, None], g, axis=1)
     loss = np.zeros((s, g))
@@ -263,13 +282,15 @@ def _run(
     burn = min(p if period else 12, t // 2)
     k = HUBER_K
     lam = SCALE_LAMBDA
-    m = mult[:, None]
-    any_mult = bool(mult.any())
+    if mult.any() and not mult.all():
+        raise ValueError("_run takes series of one kind: all multiplicative or all additive")
+    is_mult = bool(mult.any())
     # The loss clips at a fixed limit per series (from its initial scale), the same for every
     # candidate, so the candidates of one series are compared on one yardstick.
     lim0 = (k * sc0)[:, None]
     # E|e| = sigma * sqrt(2 / pi) for Gaussian errors: the scale tracks sigma.
-    abs_to_sigma = float(np.sqrt(np.pi / 2.0))
+    gain = lam * float(np.sqrt(np.pi / 2.0))
+    col_gap = np.isnan(y).any(axis=0)
     for i in range(t):
         j = i % p
         yi = y[:, i : i + 1]
@@ -278,30 +299,32 @@ def _run(
         base = level + damped
         if not period:
             fc = base
-        elif any_mult:
-            fc = np.where(m, base * s_j, base + s_j)
+        elif is_mult:
+            fc = base * s_j
         else:
             fc = base + s_j
-        err = yi - fc
-        missing = np.isnan(err)
-        e = err / np.where(m, np.maximum(np.abs(fc), 1e-12), 1.0) if any_mult else err
-        e = np.where(missing, 0.0, e)
+        e = yi - fc
+        if is_mult:
+            e = e / np.maximum(np.abs(fc), 1e-12)
+        gap = col_gap[i]
+        if gap:
+            missing = np.isnan(e)
+            e = np.where(missing, 0.0, e)
         ae = np.abs(e)
         lim = k * scale
         ec = np.clip(e, -lim, lim)
         if i >= burn:
             loss += np.where(ae <= lim0, e * e, lim0 * (2 * ae - lim0))
             if resid is not None:
-                resid[:, :, i] = np.where(missing, np.nan, e)
+                resid[:, :, i] = np.where(missing, np.nan, e) if gap else e
         # Online robust scale: a bounded update, so one spike moves it by at most lam * k.
-        scale = np.where(
-            missing, scale, (1 - lam) * scale + lam * abs_to_sigma * np.minimum(ae, lim)
-        )
-        if any_mult:
+        new_scale = scale + gain * np.minimum(ae, lim) - lam * scale
+        scale = np.where(missing, scale, new_scale) if gap else new_scale
+        if is_mult:
             # Error-correction form of ETS(A,Ad,M): absolute innovations for level and trend.
-            abs_ec = np.where(m, ec * np.abs(fc), ec)
-            lvl_ec = np.where(m, abs_ec / np.where(np.abs(s_j) > 1e-12, s_j, 1.0), abs_ec)
-            season_ec = np.where(m, abs_ec / np.where(base != 0, base, 1.0), abs_ec)
+            abs_ec = ec * np.abs(fc)
+            lvl_ec = abs_ec / np.where(np.abs(s_j) > 1e-12, s_j, 1.0)
+            season_ec = abs_ec / np.where(base != 0, base, 1.0)
         else:
             lvl_ec = season_ec = ec
         level = base + alpha * lvl_ec
@@ -339,11 +362,15 @@ def fit(
         n_points=np.sum(~np.isnan(y), axis=1).astype(np.int64),
     )
     g_all = np.array(grid, dtype=np.float64)
+    kinds = np.zeros(s, dtype=bool)
     for p in np.unique(periods):
-        p = int(p)
         rows = np.nonzero(periods == p)[0]
+        if p:
+            kinds[rows] = detect_multiplicative(y[rows], int(p))
+    for p, is_mult in sorted({(int(a), bool(b)) for a, b in zip(periods, kinds, strict=True)}):
+        rows = np.nonzero((periods == p) & (kinds == is_mult))[0]
         yg = y[rows]
-        mult = detect_multiplicative(yg, p) if p else np.zeros(len(rows), dtype=bool)
+        mult = np.full(len(rows), is_mult)
         cand = g_all if p else g_all[g_all[:, 3] == g_all[0, 3]]  # gamma is moot without a season
         init = _initial_state(yg, p, mult)
         *_, loss, _ = _run(yg, p, mult, cand[None, :, :], init, keep_residuals=False)

@@ -37,17 +37,17 @@ SPIKE_WINDOW = 24
 TREND_WINDOW = 12
 SHIFT_SHORT = 6
 SHIFT_LONG = 36
-LIKELIHOOD_SHORT = 6  # points in the recent-mean window of the likelihood step
-LIKELIHOOD_LONG = 2_000  # points in its long-run distribution
+DENSITY_WINDOW = 10  # points in the recent mean of point rarities
+RARITY_MIN = 50  # values needed before rarity is scored
 VAR_FAST = 0.1
 VAR_SLOW = 0.005
+VAR_FLOOR = 0.1  # in squared standard deviations
 HUBER_K = 3.0
-LOG_TAIL_FLOOR = math.log(1e-10)
 SCALE_LAMBDA = 0.05
-RARITY = True
 RARITY_WINDOW = 2_000
 RECORD_BONUS = 0.2
-RAW_CAP = 50.0  # surprises above this many standard deviations count the same
+RAW_CAP = 1e6
+SURPRISE_MIN = 3.0  # surprises above this many standard deviations count the same
 SPREAD_LAMBDA = 0.01  # slow running spread of the values, for a floor on the scale
 SCALE_FLOOR_FRAC = 0.05  # the residual scale is never below this share of that spread
 
@@ -113,9 +113,35 @@ class _Baseline:
     q_high: float = 3.0
 
 
-def _tail(z: float) -> float:
-    """P(Z > z) for a standard normal."""
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
+class _Rarity:
+    """How rare a value is against the last `size` values: -log10 of its empirical upper tail,
+    scaled so that a new record over a full window reads about 1. Records are ranked further by
+    how far they exceed the previous maximum."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.sorted: list[float] = []
+        self.order: deque[float] = deque()
+
+    def clear(self) -> None:
+        self.sorted.clear()
+        self.order.clear()
+
+    def __call__(self, x: float) -> float:
+        past = self.sorted
+        n = len(past)
+        score = 0.0
+        if n >= RARITY_MIN:
+            ge = n - bisect.bisect_left(past, x)
+            score = math.log10((n + 1) / (ge + 1)) / math.log10(self.size + 1)
+            if ge == 0 and past[-1] > 0:
+                score += RECORD_BONUS * (1.0 - past[-1] / x)
+            score = min(1.0, max(0.0, score))
+        self.order.append(x)
+        bisect.insort(past, x)
+        if len(self.order) > self.size:
+            del past[bisect.bisect_left(past, self.order.popleft())]
+        return score
 
 
 class SeriesDetector:
@@ -129,15 +155,12 @@ class SeriesDetector:
         self.resid: deque[float] = deque(maxlen=SHIFT_SHORT + SHIFT_LONG)
         self.var_fast = math.nan
         self.var_slow = math.nan
-        self.raw: deque[float] = deque(maxlen=LIKELIHOOD_LONG)
-        self.raw_sum = 0.0
-        self.raw_sq = 0.0
-        self.short: deque[float] = deque(maxlen=LIKELIHOOD_SHORT)
+        self.short: deque[float] = deque(maxlen=DENSITY_WINDOW)
         self.above = 0  # consecutive points over the detection level (min_duration)
         self.since_alarm = 10**9
         self.fitted = False
-        self.sorted_raw: list[float] = []
-        self.window_raw: deque[float] = deque()
+        self.point_rarity = _Rarity(RARITY_WINDOW)
+        self.dense_rarity = _Rarity(RARITY_WINDOW)
         self.slow_mean = math.nan
         self.slow_spread = 0.0
 
@@ -147,8 +170,8 @@ class SeriesDetector:
         """Take series i of a fitted Baseline (its state is the one after its last point)."""
         if not self.fitted:
             # Surprises measured before any baseline are not comparable with later ones.
-            self.sorted_raw.clear()
-            self.window_raw.clear()
+            self.point_rarity.clear()
+            self.dense_rarity.clear()
             self.fitted = True
         p = int(b.period[i])
         self.b = _Baseline(
@@ -239,8 +262,15 @@ class SeriesDetector:
             mag = z * sign if sign else abs(z)
             if mag > best:
                 best_name, best = name, mag
-        raw = min(best, RAW_CAP)
-        score = self._rarity(raw) if RARITY else self._likelihood(raw)
+        # Below SURPRISE_MIN standard deviations nothing is an anomaly, however rare: a very
+        # clean series would otherwise turn its tiniest wiggle into a record.
+        raw = min(max(best - SURPRISE_MIN, 0.0), RAW_CAP)
+        point = self.point_rarity(raw)
+        # The density of surprises: the recent mean of point rarities, itself ranked against
+        # its own history (many moderate surprises close together are an anomaly too).
+        self.short.append(point)
+        dense = self.dense_rarity(sum(self.short) / len(self.short))
+        score = max(point, dense)
         score = self._suppress(score)
         signed = best if sign >= 0 else -best
         return PointScore(score, fc, lower, upper, signed, best_name)
@@ -265,7 +295,8 @@ class SeriesDetector:
             med = srt[len(srt) // 2]
             mad = sorted(abs(v - med) for v in srt)[len(srt) // 2] * 1.4826
             floor = self.b.scale * (abs(med) if self.b.multiplicative else 1.0)
-            out.append(("spike", (value - med) / max(mad, floor, 1e-9)))
+            spread = SCALE_FLOOR_FRAC * self.slow_spread
+            out.append(("spike", (value - med) / max(mad, floor, spread, 1e-9)))
         self.recent.append(value)
         zc = max(min(z_res, 10.0), -10.0)
         self.resid.append(zc)
@@ -287,51 +318,10 @@ class SeriesDetector:
             self.var_fast = self.var_slow = max(z2, 1.0)
         self.var_fast += VAR_FAST * (z2 - self.var_fast)
         self.var_slow += VAR_SLOW * (z2 - self.var_slow)
-        ratio = self.var_fast / max(self.var_slow, 1e-9)
+        # Floored: a stretch of exact repeats would otherwise read as a huge variance drop.
+        ratio = max(self.var_fast, VAR_FLOOR) / max(self.var_slow, VAR_FLOOR)
         out.append(("variance_change", 2.0 * math.log(max(ratio, 1e-9))))
         return out
-
-    def _likelihood(self, raw: float) -> float:
-        """How unusual the recent mean surprise is against the long-run distribution."""
-        if len(self.raw) == self.raw.maxlen:
-            old = self.raw[0]
-            self.raw_sum -= old
-            self.raw_sq -= old * old
-        self.raw.append(raw)
-        self.raw_sum += raw
-        self.raw_sq += raw * raw
-        self.short.append(raw)
-        n = len(self.raw)
-        if n < 50:
-            return 0.0
-        mean = self.raw_sum / n
-        var = max(self.raw_sq / n - mean * mean, 1e-6)
-        recent = sum(self.short) / len(self.short)
-        z = (recent - mean) / math.sqrt(var)
-        # Log scale, as Numenta's log-likelihood: tail 1e-10 -> 1.0, 1e-5 -> 0.5.
-        tail = max(_tail(z), 1e-300)
-        return min(1.0, max(0.0, math.log(tail) / LOG_TAIL_FLOOR))
-
-    def _rarity(self, raw: float) -> float:
-        """How rare the surprise is against the last RARITY_WINDOW ones: -log10 of its
-        empirical tail, scaled so that a new record over a full window reads ~1."""
-        past = self.sorted_raw
-        n = len(past)
-        if n >= 50:
-            ge = n - bisect.bisect_left(past, raw)
-            score = math.log10((n + 1) / (ge + 1)) / math.log10(RARITY_WINDOW + 1)
-            if ge == 0 and past[-1] > 0:
-                # Records ranked by how far they exceed the previous maximum.
-                score += RECORD_BONUS * (1.0 - past[-1] / raw)
-            score = min(1.0, max(0.0, score))
-        else:
-            score = 0.0
-        self.window_raw.append(raw)
-        bisect.insort(past, raw)
-        if len(self.window_raw) > RARITY_WINDOW:
-            old = self.window_raw.popleft()
-            del past[bisect.bisect_left(past, old)]
-        return score
 
     def _suppress(self, score: float) -> float:
         st = self.settings
