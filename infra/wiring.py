@@ -52,6 +52,9 @@ class Bus:
 @dataclass(frozen=True)
 class Topic:
     name: str
+    # AWS service principals that may publish to it, from this account's resources only (the
+    # topic policy; the platform key lets them encrypt): e.g. "cloudwatch.amazonaws.com".
+    publishers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ BUSES: tuple[Bus, ...] = (Bus(PLATFORM_BUS),)
 TOPICS: tuple[Topic, ...] = (
     # Alarms about the platform itself (function errors, API 5xx, DLQ depth).
     Topic("platform-alarms"),
+    # CloudWatch alarm notifications: point an alarm's SNS action here (receive-cloudwatch-sns).
+    Topic("cloudwatch-alarms", publishers=("cloudwatch.amazonaws.com",)),
 )
 
 BUCKETS: tuple[Bucket, ...] = (
@@ -156,6 +161,17 @@ class StateMachineTask:
 
 
 @dataclass(frozen=True)
+class DirectInvoke:
+    """Invoked by an AWS service directly (asynchronously), e.g. a CloudWatch alarm's Lambda
+    action: a resource policy lets `principal` invoke the function, from this account only and,
+    with `source_arn`, from those resources only. `{partition}`, `{region}` and `{account}` in
+    `source_arn` are filled in by the stack."""
+
+    principal: str  # "lambda.alarms.cloudwatch.amazonaws.com"
+    source_arn: str | None = None  # "arn:{partition}:cloudwatch:{region}:{account}:alarm:*"
+
+
+@dataclass(frozen=True)
 class Authorizer:
     """The one API authorizer (REQUEST type, identity source: the Authorization header)."""
 
@@ -167,6 +183,7 @@ Trigger = (
     | QueueTrigger
     | TopicTrigger
     | StateMachineTask
+    | DirectInvoke
     | Authorizer
     | None
 )
@@ -211,6 +228,8 @@ class Function:
 
 
 _ALARM_EVENTS = ("platform",)
+# Any CloudWatch alarm of this account and region (a DirectInvoke source_arn).
+CLOUDWATCH_ALARMS_ARN = "arn:{partition}:cloudwatch:{region}:{account}:alarm:*"
 # What the notifier routes (alarms) and escalates on (incidents); omp.domain.notifications.
 NOTIFICATION_EVENTS = (
     "AlarmRaised",
@@ -411,6 +430,25 @@ FUNCTIONS: tuple[Function, ...] = (
         tables={"monitoring": "write"},
         buses=_ALARM_EVENTS,
         idempotent=True,
+    ),
+    Function(
+        name="receive-cloudwatch-sns",
+        service="monitoring",
+        handler="monitoring/receive_cloudwatch_sns",
+        trigger=TopicTrigger("cloudwatch-alarms"),
+        queues=("alert-ingest",),
+        buckets={"ingest": "write"},
+    ),
+    Function(
+        name="receive-cloudwatch-alarm-action",
+        service="monitoring",
+        handler="monitoring/receive_cloudwatch_alarm_action",
+        trigger=DirectInvoke(
+            "lambda.alarms.cloudwatch.amazonaws.com",
+            source_arn=CLOUDWATCH_ALARMS_ARN,
+        ),
+        queues=("alert-ingest",),
+        buckets={"ingest": "write"},
     ),
     # ---- monitoring: silences, maintenance windows, inhibition rules --------------------------
     # (process-alerts reads them through its monitoring-table access; no new grant needed)
@@ -991,6 +1029,8 @@ def validate() -> None:
             raise ValueError(f"{fn.name}: unknown bus {trigger.bus}")
         elif isinstance(trigger, StateMachineTask) and trigger.machine not in machines:
             raise ValueError(f"{fn.name}: unknown state machine {trigger.machine}")
+        elif isinstance(trigger, DirectInvoke) and not trigger.principal.endswith(".amazonaws.com"):
+            raise ValueError(f"{fn.name}: {trigger.principal} is not an AWS service principal")
     for queue, bus, _pattern in QUEUE_RULES:
         if queue not in queues or bus not in buses:
             raise ValueError(f"queue rule {queue} on {bus}: unknown queue or bus")

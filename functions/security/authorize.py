@@ -35,6 +35,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "principal": principal.id,
             "roles": ",".join(sorted(principal.roles)),
             "source": principal.attributes.get("source", ""),  # an integration key's scope
+            # the key's generic fingerprint label set, comma-separated ("" = none)
+            "fingerprint_labels": principal.attributes.get(auth.FINGERPRINT_LABELS, ""),
             "stage": env.get("OMP_STAGE") or "",
         },
     }

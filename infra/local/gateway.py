@@ -199,6 +199,9 @@ def describe(fn: wiring.Function) -> dict[str, Any]:
         info = {"type": "topic", "topic": trigger.topic}
     elif isinstance(trigger, wiring.StateMachineTask):
         info = {"type": "state-machine-task", "machine": trigger.machine}
+    elif isinstance(trigger, wiring.DirectInvoke):
+        # Invoked by an AWS service; locally through POST /_local/invoke/{function}.
+        info = {"type": "direct", "principal": trigger.principal}
     elif isinstance(trigger, wiring.Authorizer):
         info = {"type": "authorizer"}
     return {"name": fn.name, "service": fn.service, "handler": fn.handler, "trigger": info}

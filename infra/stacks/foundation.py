@@ -27,6 +27,37 @@ ROLES = ("admin", "operator", "viewer", "integration")
 IDEMPOTENCY_TABLE = "idempotency"
 
 
+# Where a service principal's publishes come from, when it says (aws:SourceArn): CloudWatch
+# publishes alarm notifications from the alarm's ARN.
+_SOURCE_ARNS = {
+    "cloudwatch.amazonaws.com": "arn:{partition}:cloudwatch:{region}:{account}:alarm:*",
+}
+
+
+def publisher_statement(topic: sns.ITopic, service: str) -> iam.PolicyStatement:
+    """sns:Publish for an AWS service principal (a catalog Topic's `publishers`), for this
+    account's resources only (aws:SourceAccount, and aws:SourceArn where the service sets it).
+    The platform key's policy lets the same services encrypt to the topic."""
+    conditions: dict[str, object] = {"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}
+    source_arn = _SOURCE_ARNS.get(service)
+    if source_arn:
+        conditions["ArnLike"] = {"aws:SourceArn": fill_arn(source_arn)}
+    return iam.PolicyStatement(
+        sid=f"Allow{cid(service.split('.')[0])}Publish",
+        principals=[iam.ServicePrincipal(service)],
+        actions=["sns:Publish"],
+        resources=[topic.topic_arn],
+        conditions=conditions,
+    )
+
+
+def fill_arn(template: str) -> str:
+    """`{partition}`, `{region}`, `{account}` in a catalog ARN pattern -> this stack's."""
+    return template.format(
+        partition=cdk.Aws.PARTITION, region=cdk.Aws.REGION, account=cdk.Aws.ACCOUNT_ID
+    )
+
+
 def cid(name: str) -> str:
     """A construct id from a kebab-case catalog name: audit-events -> AuditEvents."""
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
@@ -255,6 +286,8 @@ class FoundationStack(cdk.Stack):
                 enforce_ssl=True,
             )
             self.topics[topic_spec.name] = topic
+            for service in topic_spec.publishers:
+                topic.add_to_resource_policy(publisher_statement(topic, service))
         alarms = self.topics.get("platform-alarms")
         if alarms is not None and config.alarm_email:
             alarms.add_subscription(subs.EmailSubscription(config.alarm_email))

@@ -29,12 +29,20 @@ from constructs import Construct
 from infra import wiring
 from infra.stacks import bundling
 from infra.stacks.config import StageConfig
-from infra.stacks.foundation import IDEMPOTENCY_TABLE, cid, pattern_rule
+from infra.stacks.foundation import IDEMPOTENCY_TABLE, cid, fill_arn, pattern_rule
 from infra.stacks.nag import ack
 from infra.stacks.naming import Names
 from infra.stacks.network import NetworkStack
 from infra.stacks.telemetry import alarm_above_zero, log_group
 from infra.wiring import Catalog
+
+# Triggers that invoke asynchronously: Lambda retries twice, then keeps the event in a DLQ.
+ASYNC_TRIGGERS = (
+    wiring.EventRule,
+    wiring.Schedule,
+    wiring.TopicTrigger,
+    wiring.DirectInvoke,  # CloudWatch alarm actions invoke asynchronously
+)
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -265,7 +273,7 @@ class ServiceStack(cdk.Stack):
         # Asynchronous triggers (rules, schedules, topics): Lambda retries twice, then keeps the
         # event in this queue instead of dropping it.
         async_dlq = None
-        if isinstance(fn.trigger, wiring.EventRule | wiring.Schedule | wiring.TopicTrigger):
+        if isinstance(fn.trigger, ASYNC_TRIGGERS):
             async_dlq = sqs.Queue(
                 self,
                 f"{base}AsyncDlq",
@@ -490,6 +498,16 @@ class ServiceStack(cdk.Stack):
             )
         elif isinstance(trigger, wiring.TopicTrigger):
             function.add_event_source(sources.SnsEventSource(self.topic(trigger.topic)))
+        elif isinstance(trigger, wiring.DirectInvoke):
+            # A resource policy for the service (e.g. CloudWatch alarm actions), this account's
+            # resources only.
+            function.add_permission(
+                f"{base}Invoke",
+                principal=iam.ServicePrincipal(trigger.principal),
+                action="lambda:InvokeFunction",
+                source_account=cdk.Aws.ACCOUNT_ID,
+                source_arn=fill_arn(trigger.source_arn) if trigger.source_arn else None,
+            )
         # HttpRoute and Authorizer: the API stack; StateMachineTask: the workflows stack.
 
     def _alarms(self, fn: wiring.Function, function: lambda_.Function) -> None:

@@ -379,6 +379,19 @@ def check_trigger(
             dumps(subs[0].get("TopicArn"))
         ):
             problems.append(f"{fn.name}: not subscribed to topic {trigger.topic}")
+    elif isinstance(trigger, wiring.DirectInvoke):
+        perms = properties(
+            "AWS::Lambda::Permission",
+            lambda props: props.get("FunctionName") == fn_arn
+            and props.get("Principal") == trigger.principal,
+        )
+        if len(perms) != 1:
+            return [f"{fn.name}: {len(perms)} invoke permissions for {trigger.principal}"]
+        if perms[0].get("SourceAccount") != {"Ref": "AWS::AccountId"}:
+            problems.append(f"{fn.name}: {trigger.principal} is not limited to this account")
+        source_arn = dumps(perms[0].get("SourceArn"))
+        if trigger.source_arn and ":alarm:" in trigger.source_arn and ":alarm:" not in source_arn:
+            problems.append(f"{fn.name}: {trigger.principal} is not limited to alarms")
     elif isinstance(trigger, wiring.StateMachineTask):
         machines = [
             r["Properties"]
@@ -411,6 +424,24 @@ def check_data(synth: Synth) -> list[str]:
                     st.get("Effect") == "Deny"
                     and st.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
                     == "false"
+                ):
+                    return True
+        return False
+
+    def allows_publish(service: str, lid: str, stack: str) -> bool:
+        """The topic's policy lets `service` publish, from this account only."""
+        for res in synth.templates[stack]["Resources"].values():
+            if res["Type"] != "AWS::SNS::TopicPolicy":
+                continue
+            if {"Ref": lid} not in as_list(res["Properties"].get("Topics")):
+                continue
+            for st in res["Properties"]["PolicyDocument"]["Statement"]:
+                if (
+                    st.get("Effect") == "Allow"
+                    and st.get("Principal") == {"Service": service}
+                    and st.get("Action") == "sns:Publish"
+                    and st.get("Condition", {}).get("StringEquals", {}).get("aws:SourceAccount")
+                    == {"Ref": "AWS::AccountId"}
                 ):
                     return True
         return False
@@ -492,6 +523,10 @@ def check_data(synth: Synth) -> list[str]:
             problems.append(f"topic {spec.name}: missing or not KMS encrypted")
         elif not deny_insecure("AWS::SNS::TopicPolicy", "Topics", found[1], found[0]):
             problems.append(f"topic {spec.name}: TLS not enforced")
+        else:
+            for service in spec.publishers:
+                if not allows_publish(service, found[1], found[0]):
+                    problems.append(f"topic {spec.name}: {service} may not publish (this account)")
 
     for stack, lid, res in synth.resources("AWS::S3::Bucket"):
         props = res["Properties"]

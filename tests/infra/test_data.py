@@ -120,7 +120,10 @@ def test_async_functions_keep_failed_events_in_an_encrypted_dlq(dev: Synth) -> N
     asynchronous = {
         f"omp-dev-{fn.name}"
         for fn in wiring.FUNCTIONS
-        if isinstance(fn.trigger, wiring.EventRule | wiring.Schedule | wiring.TopicTrigger)
+        if isinstance(
+            fn.trigger,
+            wiring.EventRule | wiring.Schedule | wiring.TopicTrigger | wiring.DirectInvoke,
+        )
     }
     assert asynchronous, "the catalog has an async function to check"
     queues = {lid: r["Properties"] for _, lid, r in dev.resources("AWS::SQS::Queue")}

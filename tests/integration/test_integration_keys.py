@@ -33,6 +33,7 @@ def test_a_new_key_authenticates_with_its_roles_and_source_scope(dynamodb):
         "principal": "key:prom",
         "roles": "integration",
         "source": "alertmanager",
+        "fingerprint_labels": "",
         "stage": "test",
     }
 

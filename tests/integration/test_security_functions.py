@@ -39,6 +39,7 @@ def test_known_key_is_allowed_for_the_whole_api_with_roles_in_context(seeded):
         "principal": "ops-bot",
         "roles": "operator",
         "source": "",
+        "fingerprint_labels": "",
         "stage": "test",
     }
 

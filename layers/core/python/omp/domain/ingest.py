@@ -19,6 +19,8 @@ class IngestEnvelope:
     request_id: str | None
     payload: Any = None  # the JSON body, when small enough to travel inline
     payload_s3: dict[str, str] | None = None  # {"bucket": ..., "key": ...} otherwise
+    # generic: the integration key's fingerprint label set, so a redelivery fingerprints alike
+    fingerprint_labels: list[str] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -36,4 +38,13 @@ class IngestEnvelope:
             request_id=data.get("request_id"),
             payload=data.get("payload"),
             payload_s3=data.get("payload_s3"),
+            fingerprint_labels=_labels(data.get("fingerprint_labels")),
         )
+
+
+def _labels(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise TypeError("fingerprint_labels must be a list of strings")
+    return value

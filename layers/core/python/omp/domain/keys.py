@@ -22,6 +22,11 @@ Source = Literal["cloudwatch", "alertmanager", "grafana", "pagerduty", "generic"
 Role = Literal["integration", "operator", "viewer", "auditor"]
 assert set(Source.__args__) == {*INGEST_SOURCES, ANY_SOURCE}  # type: ignore[attr-defined]
 
+# A label name in a key's `fingerprint_labels`: no commas or spaces (the authorizer passes the
+# list on as one comma-separated string).
+LabelName = Annotated[str, StringConstraints(pattern=r"^[^,\s]{1,128}$")]
+MAX_FINGERPRINT_LABELS = 20
+
 
 class CreateIntegrationKey(BaseModel):
     """The body of `POST /v1/integration-keys`."""
@@ -31,6 +36,14 @@ class CreateIntegrationKey(BaseModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
     source: Source = Field(default="*", description="The one source it may post as (* = any)")
     roles: list[Role] = Field(default=["integration"], min_length=1, max_length=4)
+    fingerprint_labels: list[LabelName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_FINGERPRINT_LABELS,
+        description="Generic alerts posted with this key that carry no `fingerprint` (and no "
+        "`fingerprint_labels` of their own) are identified by these labels (`name` and "
+        "`resource` mean those fields); see docs/sources.md",
+    )
 
 
 class IntegrationKey(BaseModel):
@@ -45,6 +58,7 @@ class IntegrationKey(BaseModel):
     revoked: bool = False
     revoked_at: str | None = None
     revoked_by: str | None = None
+    fingerprint_labels: list[str] | None = None
 
 
 class CreatedIntegrationKey(IntegrationKey):

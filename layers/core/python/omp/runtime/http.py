@@ -129,7 +129,9 @@ def principal_of(event: dict[str, Any]) -> Principal:
     if not principal_id:
         raise Unauthorized("no authenticated principal on the request")
     roles = frozenset(r for r in str(context.get("roles", "")).split(",") if r)
-    attributes = {"source": str(context["source"])} if context.get("source") else {}
+    attributes = {
+        name: str(context[name]) for name in ("source", "fingerprint_labels") if context.get(name)
+    }
     return Principal(id=str(principal_id), roles=roles, attributes=attributes)
 
 

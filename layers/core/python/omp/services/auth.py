@@ -20,6 +20,10 @@ if TYPE_CHECKING:  # ports are types only: importing them would load every model
 
 JwtVerifier = Callable[[str], dict[str, Any]]
 
+# The principal attribute (and authorizer context key) carrying an integration key's
+# `fingerprint_labels`, comma-separated.
+FINGERPRINT_LABELS = "fingerprint_labels"
+
 
 def hash_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -47,6 +51,8 @@ def authenticate(token: str, *, keys: ApiKeyStore, verify_jwt: JwtVerifier | Non
     if record is None or record.get("revoked"):
         raise Unauthorized("unknown or revoked key")
     attributes = {"source": str(record["source"])} if record.get("source") else {}
+    if record.get("fingerprint_labels"):
+        attributes[FINGERPRINT_LABELS] = ",".join(str(x) for x in record["fingerprint_labels"])
     return Principal(
         id=str(record["principal"]), roles=frozenset(record.get("roles", [])), attributes=attributes
     )

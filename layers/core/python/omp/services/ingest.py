@@ -68,8 +68,9 @@ def accept(
             code="SOURCE_NOT_ALLOWED",
             details={"key_source": scope, "source": source},
         )
+    labels = key_fingerprint_labels(principal) if source == "generic" else None
     try:
-        signals = sources.normalise(source, payload, now)
+        signals = sources.normalise(source, payload, now, labels)
     except UnparseablePayload as exc:
         raise BadRequest(f"not a {source} payload: {exc}", code="UNPARSEABLE_PAYLOAD") from exc
     envelope = IngestEnvelope(
@@ -78,5 +79,12 @@ def accept(
         principal=principal.id,
         request_id=request_id,
         payload=payload,
+        fingerprint_labels=labels,
     )
     return Accepted(source, queue.submit(envelope, raw), signals)
+
+
+def key_fingerprint_labels(principal: Principal) -> list[str] | None:
+    """The integration key's generic fingerprint label set (the authorizer passes it on)."""
+    value = principal.attributes.get("fingerprint_labels", "")
+    return [x for x in value.split(",") if x] or None

@@ -44,6 +44,9 @@ def create_key(
         "created_by": actor,
         "revoked": False,
     }
+    if request.fingerprint_labels:
+        # Sorted and unique: the fingerprint does not depend on their order.
+        record["fingerprint_labels"] = sorted(set(request.fingerprint_labels))
     store.create(hash_key(token), record)
     return CreatedIntegrationKey(**_public(record).model_dump(), key=token)
 

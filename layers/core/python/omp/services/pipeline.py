@@ -178,7 +178,9 @@ def received_at(envelope: IngestEnvelope) -> datetime:
 def normalise(envelope: IngestEnvelope, payload: dict[str, Any]) -> list[Signal]:
     """The envelope's source's normaliser; pagerduty and generic are dated with `received_at`
     where the body has no time of its own."""
-    return sources.normalise(envelope.source, payload, received_at(envelope))
+    return sources.normalise(
+        envelope.source, payload, received_at(envelope), envelope.fingerprint_labels
+    )
 
 
 # ---- the pipeline ---------------------------------------------------------------------------

@@ -13,14 +13,24 @@ from omp.domain.signals import INGEST_SOURCES, Signal, UnparseablePayload
 _DATED_BY_RECEIPT = frozenset({"pagerduty", "generic"})
 
 
-def normalise(source: str, payload: object, received_at: datetime) -> list[Signal]:
+def normalise(
+    source: str,
+    payload: object,
+    received_at: datetime,
+    fingerprint_labels: list[str] | None = None,
+) -> list[Signal]:
     """The signals of one payload from a named source. Only that source's module is imported,
-    which keeps a cold start from loading every format."""
+    which keeps a cold start from loading every format. `fingerprint_labels` (an integration
+    key's) applies to generic alerts without a fingerprint of their own."""
     if source not in INGEST_SOURCES:
         raise UnparseablePayload(f"unknown source {source!r}")
     if not isinstance(payload, dict):
         raise UnparseablePayload("the body must be a JSON object")
     module = importlib.import_module(f"omp.sources.{source}")
+    if source == "generic":
+        return module.normalise(  # type: ignore[no-any-return]
+            payload, received_at=received_at, fingerprint_labels=fingerprint_labels
+        )
     if source in _DATED_BY_RECEIPT:
         return module.normalise(payload, received_at=received_at)  # type: ignore[no-any-return]
     return module.normalise(payload)  # type: ignore[no-any-return]

@@ -6,8 +6,11 @@
 
 A single alert object (without the `alerts` wrapper) is accepted too. Only `name` is required;
 `status` defaults to firing and `severity` to warning (same aliases as Alertmanager).
-Fingerprint: the alert's `fingerprint`, else a hash of `fingerprint_labels` (label names; the
-pseudo-labels `name` and `resource` mean those fields), else of name + resource + all labels.
+Fingerprint, the first that applies: the alert's `fingerprint`; a hash of the label names in the
+alert's `fingerprint_labels`, else the body's `fingerprint_labels` (next to `alerts`), else the
+configured ones (the integration key's: the `fingerprint_labels` argument); else a hash of
+name + resource + all labels. In a label set the pseudo-labels `name` and `resource` mean those
+fields unless a label of that name exists.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from omp.sources._common import (
 
 SOURCE = "generic"
 MAX_ALERTS = 1000
+MAX_FINGERPRINT_LABELS = 20
 
 _STATUS = {
     "firing": SignalStatus.FIRING,
@@ -51,6 +55,11 @@ def normalise(
         if len(alerts) > MAX_ALERTS:
             raise UnparseablePayload(f"payload.alerts has more than {MAX_ALERTS} alerts")
         items = [(f"payload.alerts[{i}]", alert) for i, alert in enumerate(alerts)]
+        # A label set for the whole body wins over the configured one.
+        fingerprint_labels = (
+            label_set(payload.get("fingerprint_labels"), "payload.fingerprint_labels")
+            or fingerprint_labels
+        )
     else:
         items = [("payload", payload)]
     fallback_time = received_at or datetime.now(UTC)
@@ -58,6 +67,21 @@ def normalise(
         _one(require_dict(alert, where), where, fingerprint_labels, fallback_time)
         for where, alert in items
     ]
+
+
+def label_set(value: object, where: str) -> list[str] | None:
+    """A `fingerprint_labels` field: None when absent, else 1 to 20 label names."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= MAX_FINGERPRINT_LABELS
+        or not all(isinstance(x, str) and 0 < len(x) <= 128 for x in value)
+    ):
+        raise UnparseablePayload(
+            f"{where} must be a list of 1 to {MAX_FINGERPRINT_LABELS} label names"
+        )
+    return value
 
 
 def fingerprint(
@@ -95,10 +119,11 @@ def _one(
     resource = optional_str(alert, "resource", where)
     labels = str_map(alert.get("labels"), f"{where}.labels")
     starts_at = optional_time(alert.get("starts_at"), f"{where}.starts_at")
+    own = label_set(alert.get("fingerprint_labels"), f"{where}.fingerprint_labels")
     return Signal(
         source=SOURCE,
         fingerprint=optional_str(alert, "fingerprint", where)
-        or fingerprint(name, resource, labels, fingerprint_labels),
+        or fingerprint(name, resource, labels, own or fingerprint_labels),
         status=_STATUS[status_value.lower()],
         name=name,
         severity=map_severity(severity, SignalSeverity.WARNING),
