@@ -2,6 +2,7 @@
 repeat_interval) and deliver to their receivers with bounded retries."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -11,8 +12,23 @@ from omp.services import notifications
 logger = logging.getLogger("omp.flush_notifications")
 
 
+# Stop taking new work this long before the function's timeout (at most 40% of the time the
+# invocation started with): one delivery can take three attempts of up to 5 s plus backoff.
+RESERVE_MS = 20_000
+
+
+def _time_left(context: Any) -> Callable[[], bool]:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return lambda: True
+    reserve = min(RESERVE_MS, 0.4 * remaining())
+    return lambda: bool(remaining() > reserve)
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ports = container.notify_ports()
-    summary = notifications.flush_due(ports, notifications.load_config(ports.configs))
+    summary = notifications.flush_due(
+        ports, notifications.load_config(ports.configs), time_left=_time_left(context)
+    )
     logger.info("flush: %s", asdict(summary))
     return asdict(summary)

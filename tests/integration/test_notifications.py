@@ -275,7 +275,7 @@ def test_alarm_to_slack_teams_webhook_and_sns_once_per_change(notify):
 
     assert tick(ctx, T0 + timedelta(seconds=10))["sent"] == 0  # within group_wait
     summary = tick(ctx, T0 + timedelta(seconds=31))
-    assert summary == {"groups": 1, "sent": 4, "failed": 0, "skipped": 0}
+    assert summary == {"groups": 1, "sent": 4, "failed": 0, "skipped": 0, "silenced": 0}
     slack, teams, hook = posts(ctx, "/slack"), posts(ctx, "/teams"), posts(ctx, "/hook")
     assert len(slack) == len(teams) == len(hook) == 1
     assert slack[0][2]["channel"] == "#db" and "[FIRING:1]" in slack[0][2]["text"]
@@ -312,6 +312,7 @@ def test_alarm_to_slack_teams_webhook_and_sns_once_per_change(notify):
         "sent": 0,
         "failed": 0,
         "skipped": 0,
+        "silenced": 0,
     }
     # an older event delivered late does not bring the alarm back
     route(raised)
@@ -361,7 +362,7 @@ def test_a_failing_receiver_is_retried_with_backoff_then_at_the_next_tick_only_i
     assert ctx["slept"] == [0.5, 1.0]  # three attempts, backoff between them
     # a minute later (not a whole group_interval) only the failed integration is tried again
     summary = tick(ctx, T0 + timedelta(seconds=91))
-    assert summary == {"groups": 1, "sent": 1, "failed": 0, "skipped": 0}
+    assert summary == {"groups": 1, "sent": 1, "failed": 0, "skipped": 0, "silenced": 0}
     assert len(posts(ctx, "/teams")) == 1 and len(posts(ctx, "/slack")) == 1
     _, body, _ = call_api(
         "list-notifications",
@@ -387,7 +388,38 @@ def test_held_alarms_are_not_notified(notify):
         "sent": 0,
         "failed": 0,
         "skipped": 0,
+        "silenced": 0,
     }
+
+
+def test_silences_are_asked_again_at_each_flush(notify):
+    ctx = notify
+    put_config(config_body())
+    route(bus_event("AlarmRaised", {"alarm": alarm(instance="a")}))
+    assert tick(ctx, T0 + timedelta(seconds=31))["sent"] == 4
+
+    def silence(instance):
+        status, body, _ = call_api(
+            "create-silence",
+            body={
+                "matchers": [f'instance="{instance}"'],
+                "ends_at": "2026-03-03T09:00:00Z",
+                "comment": "maintenance",
+            },
+        )
+        assert status == 201, body
+
+    # a second alarm, silenced after it was raised: not news for the group
+    silence("b")
+    second = alarm("alm_01JZ8A1ARM000000000000002", instance="b", updated=T0 + timedelta(minutes=1))
+    route(bus_event("AlarmRaised", {"alarm": second}))
+    summary = tick(ctx, T0 + timedelta(minutes=5, seconds=31))
+    assert summary["sent"] == 0 and summary["silenced"] == 0
+    # every firing alert silenced: not even the repeat goes out
+    silence("a")
+    summary = tick(ctx, T0 + timedelta(hours=4, minutes=5, seconds=31))
+    assert summary["sent"] == 0 and summary["silenced"] == 1
+    assert len(ctx["http"].posts) == 3
 
 
 def test_events_reach_the_bus(notify, platform):

@@ -353,3 +353,28 @@ def test_the_stored_document_reads_back_as_the_same_config():
     assert doc["route"]["group_wait"] == "10s"
     assert doc["route"]["routes"][0]["continue"] is True
     assert RoutingConfig.model_validate(doc) == cfg
+
+
+def test_the_flush_leaves_groups_for_the_next_tick_when_time_runs_out():
+    from omp.adapters.memory import FixedClock
+
+    class Groups:
+        def due(self, now, limit):
+            return ["grp_1", "grp_2"]
+
+        def load(self, group_id):
+            raise AssertionError("no time left: nothing is loaded")
+
+    ports = svc.NotifyPorts(
+        configs=None,
+        groups=Groups(),
+        log=None,
+        escalations=None,
+        incidents=None,
+        alarms=None,
+        events=None,
+        clock=FixedClock(T0),
+        send=FakeSend(),
+    )
+    summary = svc.flush_due(ports, None, time_left=lambda: False)
+    assert summary.skipped == 2 and summary.groups == 0 and summary.sent == 0

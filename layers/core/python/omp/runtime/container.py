@@ -262,7 +262,7 @@ def notification_sender() -> Any:
 
 def notify_ports() -> Any:
     """Every port `omp.services.notifications` takes (no bus for the queue consumer)."""
-    from omp.services.notifications import NotifyPorts
+    from omp.services.notifications import NotifyPorts, silence_checker
 
     if "notify_ports" in _overrides:
         return _overrides["notify_ports"]
@@ -276,6 +276,7 @@ def notify_ports() -> Any:
         events=publisher() if env.get("OMP_BUS_PLATFORM") else None,
         clock=clock(),
         send=notification_sender(),
+        silences=lambda now: silence_checker(silences(), maintenance_windows(), now),
     )
 
 

@@ -161,6 +161,29 @@ class NotifyPorts:
     send: Send
     sleep: Callable[[float], None] = time.sleep
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Silences and maintenance windows asked again at each flush, as Alertmanager does: read
+    # once per tick, `(now) -> (alert) -> silenced?`. None: nothing is silenced at flush.
+    silences: Callable[[datetime], Callable[[NotifyAlert], bool]] | None = None
+
+
+def silence_checker(
+    silence_store: Any, window_store: Any, now: datetime
+) -> Callable[[NotifyAlert], bool]:
+    """Whether an alert is silenced now (active silences, open maintenance windows), matched on
+    the labels the silences engine uses."""
+    from omp.domain.silences import is_silenced, match_labels
+
+    active, windows = silence_store.unexpired(now), window_store.all()
+    if not active and not windows:
+        return lambda alert: False
+
+    def silenced(alert: NotifyAlert) -> bool:
+        labels = match_labels(
+            alert.labels, name=alert.name, severity=alert.severity, source=alert.source
+        )
+        return bool(is_silenced(labels, active, now, windows))
+
+    return silenced
 
 
 # ---- configuration --------------------------------------------------------------------------
@@ -434,17 +457,31 @@ class FlushSummary:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
+    silenced: int = 0
 
 
-def flush_due(ports: NotifyPorts, config: RoutingConfig | None, limit: int = 100) -> FlushSummary:
+def flush_due(
+    ports: NotifyPorts,
+    config: RoutingConfig | None,
+    limit: int = 100,
+    time_left: Callable[[], bool] = lambda: True,
+) -> FlushSummary:
+    """Flush up to `limit` due groups while `time_left()`; the rest stay due for the next
+    tick (slow or failing receivers cannot push the invocation past its timeout)."""
     summary = FlushSummary()
     now = ports.clock.now()
     schedules = config.schedules() if config else {}
     receivers = {r.name: r for r in config.receivers} if config else {}
+    silenced: Callable[[NotifyAlert], bool] | None = None
     for gid in ports.groups.due(now, limit):
+        if not time_left():
+            summary.skipped += 1
+            continue
+        if silenced is None:  # read on the first due group only
+            silenced = ports.silences(now) if ports.silences else (lambda alert: False)
         events: list[DomainEvent] = []
         try:
-            _flush_group(gid, ports, receivers, schedules, now, summary, events)
+            _flush_group(gid, ports, receivers, schedules, now, summary, events, silenced)
         finally:
             if events and ports.events is not None:
                 ports.events.publish(events)
@@ -459,6 +496,7 @@ def _flush_group(
     now: datetime,
     summary: FlushSummary,
     events: list[DomainEvent],
+    silenced: Callable[[NotifyAlert], bool],
 ) -> None:
     group = ports.groups.load(gid)
     if group is None or now < group.next_flush_at:
@@ -506,6 +544,14 @@ def _flush_group(
     except Conflict:
         summary.skipped += 1
         return
+    # A firing alert silenced since it was raised is left out of this flush (not out of the
+    # group); when every firing alert is, nothing is sent and nothing leaves the group.
+    held = {a.alarm_id for a in group.alerts if a.status is n.AlertStatus.FIRING and silenced(a)}
+    if held:
+        alerts = [a for a in alerts if a.fingerprint not in held]
+        if not any(a.status is AlertStatus.FIRING for a in alerts):
+            summary.silenced += 1
+            return
     logs = dict(group.logs)
     failed = False
     for index, integration in enumerate(receiver.integrations):
@@ -581,11 +627,17 @@ def _incident_alerts(incident: Mapping[str, Any]) -> tuple[NotifyAlert, ...]:
     )
 
 
-def escalate_due(ports: NotifyPorts, config: RoutingConfig | None) -> EscalationSummary:
+def escalate_due(
+    ports: NotifyPorts,
+    config: RoutingConfig | None,
+    time_left: Callable[[], bool] = lambda: True,
+) -> EscalationSummary:
     summary = EscalationSummary()
     now = ports.clock.now()
     receivers = {r.name: r for r in config.receivers} if config else {}
     for incident_id in list(ports.escalations.due(now)):
+        if not time_left():
+            break  # still due: the next tick
         events: list[DomainEvent] = []
         try:
             _escalate_one(incident_id, ports, receivers, now, summary, events)
