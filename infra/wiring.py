@@ -849,6 +849,18 @@ FUNCTIONS: tuple[Function, ...] = (
         tables={"cmdb": "read"},
         graph=True,
     ),
+    Function(
+        name="sync-ci-graph",
+        service="cmdb",
+        handler="cmdb/sync_ci_graph",
+        trigger=EventRule(
+            {"source": ["omp.cmdb"], "detail-type": ["CiCreated", "CiChanged", "CiRetired"]}
+        ),
+        tables={"cmdb": "read"},
+        buses=(PLATFORM_BUS,),
+        graph=True,
+        timeout_s=60,
+    ),
 )
 
 # Rules that route bus events to queues (not to a function directly): fan-in for high volume.

@@ -86,7 +86,9 @@ def test_impact_is_downstream_services_first_with_paths(shop, graph):
     assert checkout["path"] == [ids["subnet"], ids["web"], ids["cart"], ids["checkout"]]
     assert checkout["relations"] == [rels["web-subnet"], rels["cart-web"], rels["checkout-cart"]]
     assert checkout["depth"] == 3 and checkout["ci"]["type"] == "service"
-    assert body["round_trips"] == 5  # 4 levels + the vertex details
+    # 4 levels of edges + 3 lookups of endpoints not seen before (the 4th level found none)
+    # + the vertex details
+    assert body["round_trips"] == 8
 
 
 def test_impact_depth_limits_it(shop):
@@ -250,3 +252,50 @@ def test_retired_cis_take_no_new_relations(graph):
     call_api("retire-ci", path_params={"ci_id": b})
     body = relate(a, "member_of", b, expect=409)
     assert body["error"]["code"] == "CI_RETIRED"
+
+
+# ---- sync-ci-graph: vertex updates and derived relations --------------------------------------
+
+
+def _sync(ci_id):
+    from tests.support import invoke
+
+    status, body, _ = call_api("get-ci", path_params={"ci_id": ci_id})
+    event = {"source": "omp.cmdb", "detail-type": "CiChanged", "detail": {"ci": body["ci"]}}
+    return invoke("sync-ci-graph", event)
+
+
+def test_attribute_values_derive_relations_both_ways(graph):
+    vpc = ci("vpc", "vpc-1", vpc_id="vpc-1")
+    web = ci("ec2_instance", "web", subnet_id="subnet-1")
+    assert _sync(web)["derived"] == []  # the subnet does not exist yet
+    subnet = ci("subnet", "subnet-1", subnet_id="subnet-1", vpc_id="vpc-1")
+    derived = _sync(subnet)["derived"]  # its own vpc_id, and the instance naming it
+    assert len(derived) == 2
+    status, body, _ = call_api("get-neighbors", path_params={"ci_id": subnet})
+    pairs = {(e["source"], e["type"], e["target"]) for e in body["edges"]}
+    assert pairs == {(web, "member_of", subnet), (subnet, "member_of", vpc)}
+    assert _sync(subnet)["derived"] == []  # nothing new the second time
+    # the instance moves: the derived edge follows its subnet_id
+    other = ci("subnet", "subnet-2", subnet_id="subnet-2")
+    call_api(
+        "update-ci",
+        path_params={"ci_id": web},
+        body={"version": 1, "attributes": {"subnet_id": "subnet-2"}},
+    )
+    assert len(_sync(web)["derived"]) == 1
+    status, body, _ = call_api(
+        "get-neighbors", path_params={"ci_id": web}, query={"direction": "out"}
+    )
+    assert {e["target"] for e in body["edges"]} == {other}
+
+
+def test_renames_and_retirement_reach_the_graph(graph):
+    a, s = ci("application", "a"), ci("service", "s")
+    relate(a, "member_of", s)
+    call_api("update-ci", path_params={"ci_id": s}, body={"version": 1, "name": "shop"})
+    call_api("retire-ci", path_params={"ci_id": s})
+    _sync(s)
+    status, body, _ = call_api("get-neighbors", path_params={"ci_id": a})
+    node = next(n for n in body["nodes"] if n["id"] == s)
+    assert node["name"] == "shop" and node["status"] == "retired"

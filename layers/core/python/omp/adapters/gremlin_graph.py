@@ -20,6 +20,7 @@ from omp.domain.errors import TransientError
 
 _WITHIN_CHUNK = 500  # frontier ids per request (SQLite's bound-parameter limit, request size)
 _EDGE_FIELDS = ("id", "type", "source", "target", "source_type", "target_type")
+_ENDS_CACHE = 500_000  # vertex id -> (ci_id, type) entries kept between requests
 
 
 class GremlinGraph:
@@ -31,6 +32,7 @@ class GremlinGraph:
         self.path = path
         self.round_trips = 0
         self._local = threading.local()  # gremlite: one SQLite connection per thread
+        self._ends: dict[Any, tuple[str, str]] = {}
 
     # ---- connection ----
 
@@ -85,11 +87,11 @@ class GremlinGraph:
 
     def upsert_vertex(self, ci_id: str, type_name: str, name: str, status: str) -> None:
         g = self._g()
-        found = self._run(g.V().has("ci", "ci_id", ci_id).values("ci_id"))
+        found = self._run(g.V().has("ci_id", ci_id).values("ci_id"))
         if found:
             self._run(
                 g.V()
-                .has("ci", "ci_id", ci_id)
+                .has("ci_id", ci_id)
                 .property("type", type_name)
                 .property("name", name)
                 .property("status", status)
@@ -111,7 +113,7 @@ class GremlinGraph:
         g = self._g()
         self._run(
             g.V()
-            .has("ci", "ci_id", ci_id)
+            .has("ci_id", ci_id)
             .property("name", name)
             .property("status", status)
             .values("ci_id")
@@ -139,10 +141,10 @@ class GremlinGraph:
         g = self._g()
         traversal = (
             g.V()
-            .has("ci", "ci_id", source)
+            .has("ci_id", source)
             .as_("s")
             .V()
-            .has("ci", "ci_id", target)
+            .has("ci_id", target)
             .as_("t")
             .add_e(relation)
             .from_("s")
@@ -161,7 +163,7 @@ class GremlinGraph:
     ) -> list[dict[str, Any]]:
         """Edges `relation` out of `source` (to `target` when given)."""
         g = self._g()
-        traversal = g.V().has("ci", "ci_id", source).out_e(relation)
+        traversal = g.V().has("ci_id", source).out_e(relation)
         if target is not None:
             from gremlin_python.process.graph_traversal import __
 
@@ -180,9 +182,14 @@ class GremlinGraph:
         self, ci_ids: list[str], out_types: list[str] | None, in_types: list[str] | None
     ) -> list[dict[str, Any]]:
         """Every edge out of (types `out_types`) or into (`in_types`) the given CIs, one request
-        per 500 ids. None: every type; []: that direction is not walked."""
+        per 500 ids, plus one for endpoints not seen before. None: every type; []: that
+        direction is not walked.
+
+        Edges come back as element maps (the endpoints' vertex ids, the label, `rid`): in
+        gremlite a sub-traversal per edge (`project().by(out_v().values(...))`) costs twice as
+        much. Vertex id -> (ci_id, type) is cached: neither ever changes for a vertex."""
         from gremlin_python.process.graph_traversal import __
-        from gremlin_python.process.traversal import P
+        from gremlin_python.process.traversal import Direction, P, T
 
         branches = []
         if out_types is None or out_types:
@@ -191,13 +198,42 @@ class GremlinGraph:
             branches.append(__.in_e(*(in_types or [])))
         if not branches or not ci_ids:
             return []
-        edges: list[dict[str, Any]] = []
+        raw: list[Any] = []
         for start in range(0, len(ci_ids), _WITHIN_CHUNK):
             chunk = ci_ids[start : start + _WITHIN_CHUNK]
-            base = self._g().V().has("ci", "ci_id", P.within(chunk))
-            walked = base.union(*branches) if len(branches) > 1 else _apply(base, branches[0])
-            edges += [dict(e) for e in self._run(self._edge_projection(walked))]
+            # no has_label("ci"): in gremlite a label test next to the lookup costs a scan
+            base = self._g().V().has("ci_id", P.within(chunk))
+            walked = base.union(*branches) if len(branches) > 1 else base.flat_map(branches[0])
+            raw += self._run(walked.element_map("rid"))
+        ends = {e[d][T.id] for e in raw for d in (Direction.OUT, Direction.IN)}
+        self._learn([v for v in ends if v not in self._ends])
+        edges = []
+        for e in raw:
+            source = self._ends.get(e[Direction.OUT][T.id])
+            target = self._ends.get(e[Direction.IN][T.id])
+            if source is None or target is None:
+                continue  # a vertex dropped meanwhile
+            edges.append(
+                {
+                    "id": e.get("rid"),
+                    "type": e[T.label],
+                    "source": source[0],
+                    "target": target[0],
+                    "source_type": source[1],
+                    "target_type": target[1],
+                }
+            )
         return edges
+
+    def _learn(self, vertex_ids: list[Any]) -> None:
+        from gremlin_python.process.traversal import T
+
+        if len(self._ends) > _ENDS_CACHE:
+            self._ends.clear()
+        for start in range(0, len(vertex_ids), _WITHIN_CHUNK):
+            chunk = vertex_ids[start : start + _WITHIN_CHUNK]
+            for v in self._run(self._g().V(*chunk).element_map("ci_id", "type")):
+                self._ends[v[T.id]] = (str(v.get("ci_id")), str(v.get("type")))
 
     def vertices(self, ci_ids: list[str]) -> dict[str, dict[str, Any]]:
         """ci_id -> {type, name, status} for the vertices that exist."""
@@ -209,18 +245,9 @@ class GremlinGraph:
             rows = self._run(
                 self._g()
                 .V()
-                .has("ci", "ci_id", P.within(chunk))
-                .project("ci_id", "type", "name", "status")
-                .by("ci_id")
-                .by("type")
-                .by("name")
-                .by("status")
+                .has("ci_id", P.within(chunk))
+                .element_map("ci_id", "type", "name", "status")
             )
-            out |= {r["ci_id"]: dict(r) for r in rows}
+            for r in rows:
+                out[str(r["ci_id"])] = {k: r.get(k) for k in ("ci_id", "type", "name", "status")}
         return out
-
-
-def _apply(base: Any, branch: Any) -> Any:
-    """`base.out_e(...)` for a single branch (gremlite and Neptune both take union() too, but
-    one branch needs no union)."""
-    return base.flat_map(branch)

@@ -276,3 +276,133 @@ def path_between(
 
 def edges_of(found: Walk) -> list[dict[str, Any]]:
     return list(found.edges.values())
+
+
+# ---- keeping the graph in step with the CIs ----------------------------------------------------
+
+DERIVED = "derived"
+
+
+def _derive_rules(types: TypeCache) -> list[tuple[str, Any]]:
+    """(source type, rule) for every derivation rule of a built-in or user type."""
+    from omp.domain.cmdb.builtin import builtin_types
+
+    names = list(builtin_types())
+    names += [t.name for t in types.repo.list(limit=200).items]
+    out = []
+    for name in names:
+        for rule in types.get(name).derive:
+            out.append((name, rule))
+    # a rule inherited by subtypes is listed under each: keep it once per concrete type
+    return list({(n, r.model_dump_json()): (n, r) for n, r in out}.values())
+
+
+def _target_of(rule: Any, value: Any, types: TypeCache, repo: CiRepository) -> Ci | None:
+    if rule.target_attribute is None:
+        by_key: Ci | None = repo.find_by_key(rule.target_type, str(value))
+        return by_key
+    found = repo.find_by_attribute(rule.target_type, rule.target_attribute, value, 2, None)
+    active = [c for c in found.items if c.status is CiStatus.ACTIVE]
+    return active[0] if len(active) == 1 else None
+
+
+def _derive_one(
+    source: Ci,
+    rule: Any,
+    target: Ci,
+    *,
+    types: TypeCache,
+    repo: CiRepository,
+    graph: Graph,
+    events: EventPublisher,
+    clock: Clock,
+) -> Relation | None:
+    """The derived edge source -> target, replacing a derived edge of the same relation to
+    another CI of the target type (the attribute moved). Refused edges are skipped: derivation
+    never fails the change that triggered it."""
+    import logging
+
+    from omp.domain.errors import DomainError
+
+    target_type = types.get(rule.target_type)
+    for edge in graph.find_edges(source.id, rule.relation):
+        if edge["target"] == target.id:
+            return None
+        if types.get(str(edge["target_type"])).is_a(target_type.name):
+            remove_relation(
+                source.id, str(edge["id"]), actor=DERIVED, repo=repo, graph=graph, events=events
+            )
+    try:
+        rel, _ = add_relation(
+            source.id,
+            AddRelation(type=rule.relation, target=target.id, source=DERIVED),
+            actor=DERIVED,
+            types=types,
+            repo=repo,
+            graph=graph,
+            events=events,
+            clock=clock,
+        )
+    except DomainError as exc:
+        logging.getLogger("omp.cmdb").warning(
+            "derived %s %s -> %s skipped: %s", rule.relation, source.id, target.id, exc.code
+        )
+        return None
+    return rel
+
+
+def sync_ci(
+    ci: Ci,
+    *,
+    types: TypeCache,
+    repo: CiRepository,
+    graph: Graph,
+    events: EventPublisher,
+    clock: Clock,
+) -> list[Relation]:
+    """After a CI changed: its vertex takes the new name and status, and the relations its
+    attribute values imply are added, both ways (this CI's `subnet_id` names a subnet; this
+    subnet is named by instances' `subnet_id`). Returns the relations added."""
+    current = repo.get(ci.id)
+    if current is None:
+        return []
+    ci = current[0]  # the event may be older than the stored CI
+    graph.update_vertex(ci.id, ci.name, ci.status.value)
+    if ci.status is not CiStatus.ACTIVE:
+        return []
+    added: list[Relation] = []
+    kw: dict[str, Any] = {
+        "types": types,
+        "repo": repo,
+        "graph": graph,
+        "events": events,
+        "clock": clock,
+    }
+    ci_type = types.get(ci.type)
+    for rule in ci_type.derive:
+        value = ci.attributes.get(rule.attribute)
+        target = _target_of(rule, value, types, repo) if value is not None else None
+        if target is not None and target.id != ci.id:
+            rel = _derive_one(ci, rule, target, **kw)
+            if rel:
+                added.append(rel)
+    for source_type, rule in _derive_rules(types):
+        if not ci_type.is_a(rule.target_type):
+            continue
+        key = (
+            ci.natural_key
+            if rule.target_attribute is None
+            else ci.attributes.get(rule.target_attribute)
+        )
+        if key is None or not types.get(source_type).attribute(rule.attribute):
+            continue
+        attr = types.get(source_type).attribute(rule.attribute)
+        if attr is None or not attr.indexed:
+            continue  # finding the sources needs the attribute's index
+        sources = repo.find_by_attribute(source_type, rule.attribute, key, 200, None).items
+        for source in sources:
+            if source.status is CiStatus.ACTIVE and source.id != ci.id:
+                rel = _derive_one(source, rule, ci, **kw)
+                if rel:
+                    added.append(rel)
+    return added
