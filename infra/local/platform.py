@@ -22,7 +22,7 @@ from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from infra import wiring
-from infra.local import lambdas, names, patterns, resources, snapshot, stepfunctions
+from infra.local import dynamodb, lambdas, names, patterns, resources, snapshot, stepfunctions
 from infra.local.events import EventRouter
 from infra.local.gateway import Gateway, GatewayServer
 from infra.local.invoker import Invocation, Invoker
@@ -107,6 +107,7 @@ class LocalPlatform:
         lambdas.install()
         patterns.install()
         stepfunctions.install()
+        dynamodb.install()  # transactions back up items, not whole tables
         for fn in self.catalog.functions:
             lambdas.register(names.physical(fn.name), self._runner(fn.name))
         self.events = EventRouter(self.catalog, self.session, self.resources)
