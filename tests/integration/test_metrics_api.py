@@ -160,6 +160,18 @@ def test_the_series_limit_answers_429_and_still_stores_known_series(clock):
     assert sorted(s["dimensions"]["host"] for s in listed["series"]) == ["a", "b"]
 
 
+def test_the_series_limit_fills_the_room_that_is_left(clock):
+    with container.override(metric_limits=m.MetricLimits(max_series_per_source=3)):
+        assert send([point(host="a"), point(host="b")])[0] == 200
+        status, body, _ = send([point(host="c"), point(host="d"), point(host="e")])
+    assert status == 429 and body["accepted"] == 1
+    assert [r["index"] for r in body["rejected"]] == [1, 2]
+    item = boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"pk": {"S": "SRC#key-a"}, "sk": {"S": "COUNT"}}
+    )["Item"]
+    assert item["series"]["N"] == "3"
+
+
 def test_series_listing_filters_and_pages(clock):
     send([point(name=f"svc.latency.{i}", host=str(i % 2)) for i in range(5)] + [point("other")])
     status, page, _ = call_api("list-metric-series", query={"name_prefix": "svc.", "limit": "2"})

@@ -8,7 +8,9 @@ Items
   old item (ALL_OLD), so a second already stored keeps its first value and the caller learns which.
 - a series: pk `S#<series id>`, sk `SERIES`; gsi1pk `SERIES`, gsi1sk `<name>#<series id>`
   (listing by name prefix). Names cannot hold `#`.
-- a source's series count: pk `SRC#<source>`, sk `COUNT`, `series` (the cardinality limit).
+- a source's series count: pk `SRC#<source>`, sk `COUNT`, `series` (the cardinality limit):
+  one conditional ADD per source per batch reserves room, then each new series item is a
+  conditional Put.
 - a CloudWatch metric source: pk `MSRC`, sk `<msrc id>`, `data` (JSON), `last_run` (JSON).
 """
 
@@ -21,7 +23,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from omp.adapters.aws import client, translate
 from omp.adapters.dynamo import ConditionFailed, call, from_item, to_item
 from omp.domain import metrics as m
 from omp.domain.errors import NotFound, TransientError
@@ -164,29 +165,73 @@ class DynamoMetricStore:
         return found
 
     def register(self, records: Sequence[m.SeriesRecord], max_series_per_source: int) -> set[str]:
-        """Concurrent registrations; once one source is found at its limit its other new
-        series are refused without a write (counts only grow)."""
-        full: set[str] = set()
+        """Per source: reserve room for the new series with one conditional counter update,
+        then create each series item (conditional on not existing, in parallel). A series
+        another writer created meanwhile gives its slot back. Series beyond the room are left
+        out (the caller rejects their points)."""
+        by_source: dict[str, list[m.SeriesRecord]] = {}
+        for record in records:
+            by_source.setdefault(record.source, []).append(record)
+        registered: set[str] = set()
+        for source, group in by_source.items():
+            granted = self._reserve(source, len(group), max_series_per_source)
+            chosen = group[:granted]
+            if len(chosen) <= 1:
+                created = [self._create(r) for r in chosen]
+            else:
+                with ThreadPoolExecutor(max_workers=min(_WORKERS, len(chosen))) as pool:
+                    created = list(pool.map(self._create, chosen))
+            existed = created.count(False)
+            if existed:
+                self._count(source, -existed)
+            registered |= {r.series_id for r in chosen}
+        return registered
 
-        def one(record: m.SeriesRecord) -> str | None:
-            if record.source in full:
-                return None
-            if self._register_one(record, max_series_per_source):
-                return record.series_id
-            full.add(record.source)
-            return None
+    def _counter_key(self, source: str) -> dict[str, Any]:
+        return {"pk": {"S": f"SRC#{source}"}, "sk": {"S": "COUNT"}}
 
-        if len(records) <= 1:
-            done = [one(r) for r in records]
-        else:
-            with ThreadPoolExecutor(max_workers=min(_WORKERS, len(records))) as pool:
-                done = list(pool.map(one, records))
-        return {sid for sid in done if sid}
+    def _count(self, source: str, delta: int) -> None:
+        call(
+            "update_item",
+            TableName=self.table,
+            Key=self._counter_key(source),
+            UpdateExpression="ADD series :d",
+            ExpressionAttributeValues={":d": {"N": str(delta)}},
+        )
 
-    def _register_one(self, record: m.SeriesRecord, max_series_per_source: int) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
+    def _reserve(self, source: str, wanted: int, limit: int) -> int:
+        """Add up to `wanted` to the source's count without passing `limit`; how many."""
+        want = min(wanted, limit)
+        for _ in range(5):
+            if want <= 0:
+                return 0
+            try:
+                call(
+                    "update_item",
+                    TableName=self.table,
+                    Key=self._counter_key(source),
+                    UpdateExpression="ADD series :n",
+                    ConditionExpression="attribute_not_exists(series) OR series <= :cap",
+                    ExpressionAttributeValues={
+                        ":n": {"N": str(want)},
+                        ":cap": {"N": str(limit - want)},
+                    },
+                )
+                return want
+            except ConditionFailed:
+                item = call(
+                    "get_item",
+                    TableName=self.table,
+                    Key=self._counter_key(source),
+                    ConsistentRead=True,
+                ).get("Item")
+                current = int(item["series"]["N"]) if item and "series" in item else 0
+                want = min(want, limit - current)
+        raise TransientError("the series count kept changing; retry", code="THROTTLED")
 
-        series_item = to_item(
+    def _create(self, record: m.SeriesRecord) -> bool:
+        """The series item; False when it exists already (created by another writer)."""
+        item = to_item(
             {
                 "pk": f"S#{record.series_id}",
                 "sk": "SERIES",
@@ -201,51 +246,16 @@ class DynamoMetricStore:
                 "last_seen": record.last_seen,
             }
         )
-        for attempt in range(4):
-            try:
-                client("dynamodb").transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": self.table,
-                                "Item": series_item,
-                                "ConditionExpression": "attribute_not_exists(pk)",
-                            }
-                        },
-                        {
-                            "Update": {
-                                "TableName": self.table,
-                                "Key": {
-                                    "pk": {"S": f"SRC#{record.source}"},
-                                    "sk": {"S": "COUNT"},
-                                },
-                                "UpdateExpression": "ADD series :one",
-                                "ConditionExpression": (
-                                    "attribute_not_exists(series) OR series < :limit"
-                                ),
-                                "ExpressionAttributeValues": {
-                                    ":one": {"N": "1"},
-                                    ":limit": {"N": str(max_series_per_source)},
-                                },
-                            }
-                        },
-                    ]
-                )
-                return True
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise translate(exc) from exc
-                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            except BotoCoreError as exc:
-                raise translate(exc) from exc
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return True  # registered meanwhile by another writer
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                return False
-            if self.get_series([record.series_id]):
-                return True  # no reasons given (some emulators): the registry tells
-            time.sleep(0.05 * 2**attempt)  # a TransactionConflict: try again
-        raise TransientError("registering the series kept conflicting; retry", code="THROTTLED")
+        try:
+            call(
+                "put_item",
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def touch(self, series_ids: Sequence[str], now: int) -> None:
         for sid in dict.fromkeys(series_ids):
