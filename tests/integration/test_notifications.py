@@ -466,8 +466,8 @@ def escalation_config(version, policy_id=None):
     return body
 
 
-def open_incident(alarm_id="alm_01JZ8A1ARM000000000000001"):
-    stored = Alarm.model_validate(alarm(alarm_id))
+def open_incident(alarm_id="alm_01JZ8A1ARM000000000000001", suppressed=False):
+    stored = Alarm.model_validate(alarm(alarm_id) | {"suppressed": suppressed})
     with support_env("route-notifications"):
         container.alarms().put_new(stored)
         incident = incident_domain.open_incident(
@@ -550,6 +550,15 @@ def test_unacknowledged_incident_escalates_level_by_level_once_each(escalation):
         },
     )
     assert sorted(r["receiver"] for r in body["notifications"]) == ["l1", "l2"]
+
+
+def test_an_incident_of_silenced_alarms_does_not_escalate(escalation):
+    ctx = escalation
+    held = open_incident("alm_01JZ8A1ARM000000000000009", suppressed=True)
+    route(bus_event("IncidentOpened", {"incident": held.to_dict()}))
+    assert escalate(ctx, T0)["notified"] == 1  # the fixture's incident only
+    (page,) = posts(ctx, "/l1")
+    assert page[2]["omp"]["incident"]["id"] == ctx["incident"].id
 
 
 def test_acknowledging_stops_escalation(escalation):

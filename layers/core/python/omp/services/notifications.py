@@ -354,11 +354,12 @@ def _policy_for(
     incident: Mapping[str, Any], ports: NotifyPorts, config: RoutingConfig
 ) -> str | None:
     """The first route (in tree order) naming an escalation policy that any of the incident's
-    alarms is routed to."""
+    alarms is routed to. Suppressed (silenced, inhibited) alarms do not count: an incident of
+    held alarms pages nobody."""
     tree = config.tree()
     for alarm_id in list(incident.get("alarm_ids") or [])[:MAX_INCIDENT_ALARMS_ROUTED]:
         alarm = ports.alarms.get(str(alarm_id))
-        if alarm is None:
+        if alarm is None or getattr(alarm, "suppressed", False):
             continue
         labels = n.routing_labels(alarm.model_dump(mode="json"))
         for route in tree.route(labels):
