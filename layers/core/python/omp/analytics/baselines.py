@@ -290,7 +290,7 @@ def _run(
     lim0 = (k * sc0)[:, None]
     # E|e| = sigma * sqrt(2 / pi) for Gaussian errors: the scale tracks sigma.
     gain = lam * float(np.sqrt(np.pi / 2.0))
-    col_gap = np.isnan(y).any(axis=0)
+    col_gap = np.asarray(np.isnan(y).any(axis=0), dtype=bool).tolist()
     for i in range(t):
         j = i % p
         yi = y[:, i : i + 1]

@@ -8,7 +8,7 @@ baseline read per series (the caller caches `SeriesDetector` objects, or their `
 
 Per point, five detectors each give a surprise in standard deviations:
 - residual: the value against the baseline's one-step forecast, in units of its robust scale;
-- spike: the value against the median of the last `SPIKE_WINDOW` values (MAD scale);
+- spike: the forecast error against the median of the last `SPIKE_WINDOW` errors (MAD scale);
 - level shift: the mean of the last few standardised residuals against the ones before;
 - trend change: the mean residual of the last `TREND_WINDOW` points against its expected spread;
 - variance change: the ratio of a fast and a slow running variance of the residuals.
@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from omp.analytics.baselines import Baseline
 
@@ -80,8 +81,10 @@ class DetectorSettings:
 
     @property
     def alarm_threshold(self) -> float:
-        """The score at which the platform raises an alarm: 1 - sensitivity (0.5 by default)."""
-        return 1.0 - self.sensitivity
+        """The score at which the platform raises an alarm: 0.8 at the default sensitivity (0.5),
+        0.6 at the most sensitive (1.0). A score of 0.8 is a surprise rarer than any of the last
+        ~440 points' surprises (of the last 2,000: 1.0)."""
+        return 1.0 - 0.4 * self.sensitivity
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,10 @@ class _Rarity:
         self.sorted.clear()
         self.order.clear()
 
+    def load(self, values: Sequence[float]) -> None:
+        self.order = deque(float(v) for v in values[-self.size :])
+        self.sorted = sorted(self.order)
+
     def __call__(self, x: float) -> float:
         past = self.sorted
         n = len(past)
@@ -163,6 +170,72 @@ class SeriesDetector:
         self.dense_rarity = _Rarity(RARITY_WINDOW)
         self.slow_mean = math.nan
         self.slow_spread = 0.0
+
+    # -- state that survives between invocations ---------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole streaming state as JSON-able values (what the platform stores per series;
+        `NaN` is kept as None)."""
+
+        def num(x: float) -> float | None:
+            return None if math.isnan(x) else x
+
+        b = self.b
+        return {
+            "v": 1,
+            "baseline": {
+                "period": b.period,
+                "multiplicative": b.multiplicative,
+                "alpha": b.alpha,
+                "beta": b.beta,
+                "phi": b.phi,
+                "gamma": b.gamma,
+                "level": num(b.level),
+                "trend": b.trend,
+                "season": list(b.season),
+                "phase": b.phase,
+                "scale": num(b.scale),
+                "q_low": b.q_low,
+                "q_high": b.q_high,
+            },
+            "n": self.n,
+            "recent": list(self.recent),
+            "resid": list(self.resid),
+            "var_fast": num(self.var_fast),
+            "var_slow": num(self.var_slow),
+            "short": list(self.short),
+            "above": self.above,
+            "since_alarm": self.since_alarm,
+            "fitted": self.fitted,
+            "point_rarity": list(self.point_rarity.order),
+            "dense_rarity": list(self.dense_rarity.order),
+            "slow_mean": num(self.slow_mean),
+            "slow_spread": self.slow_spread,
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], settings: DetectorSettings | None = None
+    ) -> SeriesDetector:
+        def num(x: float | None) -> float:
+            return math.nan if x is None else float(x)
+
+        det = cls(settings)
+        bd = dict(data["baseline"])
+        bd["level"], bd["scale"] = num(bd["level"]), num(bd["scale"])
+        bd["season"] = [float(v) for v in bd["season"]]
+        det.b = _Baseline(**bd)
+        det.n = int(data["n"])
+        det.recent.extend(data["recent"])
+        det.resid.extend(data["resid"])
+        det.var_fast, det.var_slow = num(data["var_fast"]), num(data["var_slow"])
+        det.short.extend(data["short"])
+        det.above, det.since_alarm = int(data["above"]), int(data["since_alarm"])
+        det.fitted = bool(data["fitted"])
+        det.point_rarity.load(data["point_rarity"])
+        det.dense_rarity.load(data["dense_rarity"])
+        det.slow_mean, det.slow_spread = num(data["slow_mean"]), float(data["slow_spread"])
+        return det
 
     # -- baseline ----------------------------------------------------------------------------
 
@@ -252,10 +325,9 @@ class SeriesDetector:
         excluded = st.is_excluded(ts)
         z_res = self._advance(value, fc, learn=not excluded)
         if excluded:
-            self.recent.append(value)
             return PointScore(0.0, fc, lower, upper, 0.0, "excluded")
         self.n += 1
-        surprises = self._surprises(value, z_res)
+        surprises = self._surprises(value - fc, z_res)
         sign = {Direction.UP: 1.0, Direction.DOWN: -1.0}.get(st.direction, 0.0)
         best_name, best = "none", 0.0
         for name, z in surprises:
@@ -287,18 +359,21 @@ class SeriesDetector:
         if self.b.period:
             self.b.phase = (self.b.phase + 1) % self.b.period
 
-    def _surprises(self, value: float, z_res: float) -> list[tuple[str, float]]:
+    def _surprises(self, err: float, z_res: float) -> list[tuple[str, float]]:
         out: list[tuple[str, float]] = [("residual", z_res)]
-        # Spike: against the recent median, MAD scale (floored by the baseline scale).
+        # Spike: the error against the median of the recent errors, in their MAD (floored by
+        # the baseline scale): local volatility sets the yardstick, the baseline the season.
         if len(self.recent) >= 5:
             srt = sorted(self.recent)
             med = srt[len(srt) // 2]
             mad = sorted(abs(v - med) for v in srt)[len(srt) // 2] * 1.4826
-            floor = self.b.scale * (abs(med) if self.b.multiplicative else 1.0)
+            floor = self.b.scale * (abs(self.b.level) if self.b.multiplicative else 1.0)
             spread = SCALE_FLOOR_FRAC * self.slow_spread
-            out.append(("spike", (value - med) / max(mad, floor, spread, 1e-9)))
-        self.recent.append(value)
-        zc = max(min(z_res, 10.0), -10.0)
+            out.append(("spike", (err - med) / max(mad, floor, spread, 1e-9)))
+        self.recent.append(err)
+        # Windowed detectors see residuals clipped at HUBER_K, so one spike inside their window
+        # does not pass for a shift or a drift.
+        zc = max(min(z_res, HUBER_K), -HUBER_K)
         self.resid.append(zc)
         hist = self.resid
         if len(hist) == hist.maxlen:
