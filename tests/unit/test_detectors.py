@@ -21,7 +21,10 @@ def series(n=5 * DAY, seed=0):
     return t * float(STEP), y
 
 
-def scores(y, settings=None, epoch=None, policy=RefitPolicy(first_fit=2 * DAY)):
+POLICY = RefitPolicy(first_fit=2 * DAY)
+
+
+def scores(y, settings=None, epoch=None, policy=POLICY):
     epoch = np.arange(len(y)) * float(STEP) if epoch is None else epoch
     return np.array([p.score for p in run_series(epoch, y, settings, policy)])
 
