@@ -378,3 +378,15 @@ def test_the_flush_leaves_groups_for_the_next_tick_when_time_runs_out():
     )
     summary = svc.flush_due(ports, None, time_left=lambda: False)
     assert summary.skipped == 2 and summary.groups == 0 and summary.sent == 0
+
+
+@pytest.mark.parametrize(
+    "value", ["99999999999999d", "1" * 400 + "s", 1e300, float("nan"), float("inf"), "3651d"]
+)
+def test_absurd_durations_are_refused_not_overflowed(value):
+    from omp.domain.routing import RouteConfig
+
+    with pytest.raises(ValueError):
+        RouteConfig(group_wait=value)
+    with pytest.raises(ValueError):
+        n.EscalationLevel(receivers=["a"], delay=value)

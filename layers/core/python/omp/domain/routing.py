@@ -99,13 +99,30 @@ _UNIT = {
 }
 
 
+# Longer durations make no sense for a timer and would overflow datetime arithmetic later.
+MAX_DURATION = timedelta(days=3650)
+
+
 def parse_duration(value: Any) -> timedelta:
-    """Alertmanager's duration strings (`30s`, `5m`, `1h30m`, `1d`, `0`), or seconds."""
+    """Alertmanager's duration strings (`30s`, `5m`, `1h30m`, `1d`, `0`), or seconds; at most
+    `MAX_DURATION` either way."""
+    try:
+        parsed = _parse_duration(value)
+    except (OverflowError, ArithmeticError) as exc:
+        raise ValueError(f"duration too large: at most {MAX_DURATION.days} days") from exc
+    if abs(parsed) > MAX_DURATION:
+        raise ValueError(f"duration too large: at most {MAX_DURATION.days} days")
+    return parsed
+
+
+def _parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
         raise ValueError("a duration is a string like 5m or a number of seconds")
     if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("a duration must be a finite number of seconds")
         return timedelta(seconds=value)
     if not isinstance(value, str):
         raise ValueError("a duration is a string like 5m or a number of seconds")
@@ -457,7 +474,7 @@ class TimeIntervalIn(BaseModel):
 
     cron: Annotated[str, StringConstraints(strip_whitespace=True, min_length=9, max_length=256)]
     duration: Duration
-    timezone: str = "UTC"
+    timezone: Annotated[str, StringConstraints(max_length=64)] = "UTC"
 
     @model_validator(mode="after")
     def _parses(self) -> TimeIntervalIn:
