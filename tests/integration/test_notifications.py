@@ -257,6 +257,27 @@ def test_bad_configs_are_422(notify, mutate, code):
     assert call_api("get-notification-config")[0] == 404  # nothing stored
 
 
+def test_a_config_too_large_for_one_item_is_422(notify):
+    body = config_body()
+    body["receivers"] += [
+        {
+            "name": f"r{i}",
+            "integrations": [{"type": "webhook", "url": "https://h.example.com/" + "a" * 1900}],
+        }
+        for i in range(200)
+    ]
+    status, answer, _ = put_config(body)
+    assert status == 422 and answer["error"]["code"] == "NOTIFICATION_CONFIG_TOO_LARGE"
+
+
+def test_malformed_policy_ids_are_not_found(notify):
+    for pid in ("x" * 1500, "esc_nope"):
+        status, body, _ = call_api("get-escalation-policy", path_params={"policy_id": pid})
+        assert status == 404 and body["error"]["code"] == "ESCALATION_POLICY_NOT_FOUND"
+        status, _, _ = call_api("delete-escalation-policy", path_params={"policy_id": pid})
+        assert status == 404
+
+
 def test_unknown_receiver_is_named(notify):
     body = config_body()
     body["route"]["routes"][0]["receiver"] = "ghost"

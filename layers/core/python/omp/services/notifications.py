@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from omp.domain import notifications as n
 from omp.domain.errors import Conflict, NotFound, ValidationFailed
 from omp.domain.events import DomainEvent
-from omp.domain.ids import new_id
+from omp.domain.ids import is_id, new_id
 from omp.domain.notifications import (
     DeliveryError,
     Escalation,
@@ -68,6 +69,7 @@ logger = logging.getLogger("omp.notifications")
 
 RETRY_FAILED_AFTER = timedelta(minutes=1)  # a failed flush is tried again at the next tick
 MAX_INCIDENT_ALARMS_ROUTED = 20  # alarms read to find an incident's escalation policy
+MAX_CONFIG_BYTES = 300_000
 
 
 # ---- ports ----------------------------------------------------------------------------------
@@ -255,14 +257,26 @@ def put_config(
     topic_prefix: str,
 ) -> dict[str, Any]:
     n.check_references(body, secret_prefix=secret_prefix, topic_prefix=topic_prefix)
-    missing = sorted(p for p in n.policy_references(body) if escalations.get_policy(p) is None)
+    missing = sorted(
+        p
+        for p in n.policy_references(body)
+        if not is_id(p, n.POLICY_PREFIX) or escalations.get_policy(p) is None
+    )
     if missing:
         raise ValidationFailed(
             f"routes refer to unknown escalation policies: {', '.join(missing)}",
             code="UNKNOWN_ESCALATION_POLICY",
             details={"escalation_policies": missing},
         )
-    stored = configs.put(config_document(body), body.version, actor=actor, now=clock.now())
+    document = config_document(body)
+    size = len(json.dumps(document, separators=(",", ":")))
+    if size > MAX_CONFIG_BYTES:  # one DynamoDB item holds at most 400 KB
+        raise ValidationFailed(
+            f"the configuration is {size} bytes as JSON; at most {MAX_CONFIG_BYTES}",
+            code="NOTIFICATION_CONFIG_TOO_LARGE",
+            details={"bytes": size, "max_bytes": MAX_CONFIG_BYTES},
+        )
+    stored = configs.put(document, body.version, actor=actor, now=clock.now())
     return _view(stored)
 
 
@@ -754,7 +768,8 @@ def create_policy(
 
 
 def get_policy(policy_id: str, escalations: EscalationStore) -> EscalationPolicy:
-    policy = escalations.get_policy(policy_id)
+    # a malformed id is "not found" (and never reaches DynamoDB's key limits)
+    policy = escalations.get_policy(policy_id) if is_id(policy_id, n.POLICY_PREFIX) else None
     if policy is None:
         raise NotFound(f"no escalation policy {policy_id}", code="ESCALATION_POLICY_NOT_FOUND")
     return policy
