@@ -137,3 +137,49 @@ def test_by_person_moves_the_state_in_the_sources_time():
         is None
     )
     assert dedup.by_person(None, "alm_1", AlertStatus.RESOLVED, now, "a")[0] is None
+
+
+def test_the_pipeline_follows_a_chain_of_merges():
+    from omp.adapters.memory import MemoryAlarmRepository
+    from omp.domain.ingest import IngestEnvelope
+    from omp.services import pipeline
+    from omp.services.pipeline import PipelinePorts
+
+    repo = MemoryAlarmRepository()
+    ports = PipelinePorts(
+        states=MemoryAlertStateStore(),
+        alarms=repo,
+        reopener=repo,
+        incidents=MemoryIncidentRepository(),
+        groups=MemoryGroupStore(),
+        events=MemoryPublisher(),
+        clock=FixedClock(T0 + timedelta(hours=1)),
+    )
+
+    def send(status, *services):
+        alerts = [
+            {"name": s, "status": status, "labels": {"service": s}, "fingerprint": s}
+            for s in services
+        ]
+        when = "2026-03-01T12:00:00Z" if status == "firing" else "2026-03-01T12:30:00Z"
+        envelope = IngestEnvelope("generic", when, "key:t", None, payload={"alerts": alerts})
+        pipeline.process(envelope, ports)
+
+    send("firing", "a", "b", "c")
+    by_service = {i.alarms[0].name: i.id for i in ports.incidents.incidents.values()}
+    common = {
+        "actor": "me",
+        "expected_version": None,
+        "repo": ports.incidents,
+        "groups": ports.groups,
+        "events": ports.events,
+        "clock": ports.clock,
+    }
+    service.merge(by_service["b"], [by_service["a"]], **common)  # a -> b
+    service.merge(by_service["c"], [by_service["b"]], **common)  # b -> c: a's group still says b
+    send("resolved", "a", "b")
+    assert ports.incidents.get(by_service["c"]).status is IncidentStatus.OPEN
+    send("resolved", "c")
+    final = ports.incidents.get(by_service["c"])
+    assert final.status is IncidentStatus.RESOLVED and final.resolved_by == "auto"
+    assert all(a.resolved for a in final.alarms)

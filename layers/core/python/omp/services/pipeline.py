@@ -53,7 +53,7 @@ from omp.domain.alarms import Alarm, AlarmStatus, Severity
 from omp.domain.dedup import Action, AlertState, Decision, DedupPolicy, TimelineEntry
 from omp.domain.errors import Conflict, NotFound
 from omp.domain.events import DomainEvent
-from omp.domain.incidents import Incident, IncidentPolicy
+from omp.domain.incidents import Incident, IncidentPolicy, IncidentStatus
 from omp.domain.ingest import IngestEnvelope
 from omp.domain.signals import Signal, UnparseablePayload
 from omp.domain.timeutil import iso, utc
@@ -460,6 +460,21 @@ def _group_key_of(alarm_id: str, states: AlertStateStore) -> str | None:
             return key
 
 
+MAX_MERGE_HOPS = 8
+
+
+def _following_merges(incident_id: str | None, ports: PipelinePorts) -> Incident | None:
+    """The incident, or the one it was merged into (a chain of merges): a merged incident's
+    alarms live on there. A merge re-points the merged incident's group, but not groups that
+    pointed at it through an earlier merge, nor a group a crash left un-pointed."""
+    incident = ports.incidents.get(incident_id) if incident_id else None
+    for _ in range(MAX_MERGE_HOPS):
+        if incident is None or incident.status is not IncidentStatus.MERGED:
+            return incident
+        incident = ports.incidents.get(incident.merged_into) if incident.merged_into else None
+    return incident
+
+
 def _resolve_in_incident(
     alarm_id: str,
     now: datetime,
@@ -478,7 +493,7 @@ def _resolve_in_incident(
         elif left != group:
             ports.groups.save(left)
         return
-    incident = ports.incidents.get(group.incident_id) if group.incident_id else None
+    incident = _following_merges(group.incident_id, ports)
     if incident is None or incident.alarm(alarm_id) is None:
         return
     after = incidents.alarm_resolved(incident, alarm_id, now, config.incident)
@@ -506,7 +521,7 @@ def _rejoin(
     group = ports.groups.group(key) if key else None
     incident: Incident | None = None
     if group is not None and group.is_active and group.incident_id:
-        incident = ports.incidents.get(group.incident_id)
+        incident = _following_merges(group.incident_id, ports)
     if incident is not None and incident.active and incident.alarm(alarm_id) is not None:
         after = incidents.alarm_reopened(incident, alarm_id, now)
         if after is not incident:
