@@ -861,6 +861,24 @@ FUNCTIONS: tuple[Function, ...] = (
         graph=True,
         timeout_s=60,
     ),
+    Function(
+        name="index-ci",
+        service="cmdb",
+        handler="cmdb/index_ci",
+        trigger=EventRule(
+            {"source": ["omp.cmdb"], "detail-type": ["CiCreated", "CiChanged", "CiRetired"]}
+        ),
+        tables={"cmdb": "read"},
+        search=True,
+    ),
+    Function(
+        name="search-cis",
+        service="cmdb",
+        handler="cmdb/search_cis",
+        trigger=HttpRoute("GET", "/v1/cis:search", "cis:read"),
+        tables={"cmdb": "read"},
+        search=True,
+    ),
 )
 
 # Rules that route bus events to queues (not to a function directly): fan-in for high volume.

@@ -1,5 +1,6 @@
 """The CMDB through `python -m infra.local`: CIs over HTTP, relations in the local gremlite
-graph, derived relations through the bus (sync-ci-graph), impact, history verification."""
+graph, derived relations through the bus (sync-ci-graph), full-text search (index-ci, SQLite FTS5),
+impact, history verification."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ def test_cis_relations_impact_and_history(local_server: LocalServer) -> None:
             return any(e["target"] == subnet for e in r.json()["edges"])
 
         wait_for(derived, timeout=20)  # the instance's subnet_id, through the bus
+
+        def found() -> bool:
+            r = c.get("/v1/cis:search", params={"q": "web-e2e", "type": "ec2_instance"})
+            return [ci["id"] for ci in r.json()["cis"]] == [web]
+
+        wait_for(found, timeout=20)  # indexed by index-ci, through the bus
         r = c.get(f"/v1/cis/{subnet}/impact")
         assert r.status_code == 200, r.text
         items = r.json()["items"]

@@ -492,3 +492,47 @@ def test_history_of_unknown_ci_is_404(platform):
     assert status == 404 and body["error"]["code"] == "CI_NOT_FOUND"
     status, body, _ = call_api("get-ci-history", path_params={"ci_id": "nope"})
     assert status == 404
+
+
+# ---- full-text search -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def search_index(platform, tmp_path):
+    from omp.adapters.sqlite_search import SqliteSearchIndex
+    from omp.runtime import container
+
+    with container.override(search=SqliteSearchIndex(str(tmp_path / "search.sqlite"))):
+        yield
+
+
+def _index(ci_id):
+    from tests.support import invoke
+
+    return invoke(
+        "index-ci",
+        {"source": "omp.cmdb", "detail-type": "CiChanged", "detail": {"ci": {"id": ci_id}}},
+    )
+
+
+def test_search_finds_cis_by_name_attributes_and_filters(search_index):
+    web = create(name="web-checkout-1", private_ip="10.0.1.12", instance_id="i-0abc")
+    svc = create("service", "checkout", tier="tier1")
+    other = create("team", "payments")
+    for ci_id in (web["id"], svc["id"], other["id"]):
+        assert _index(ci_id)["indexed"] is True
+    status, body, _ = call_api("search-cis", query={"q": "checkout"})
+    assert status == 200 and {c["id"] for c in body["cis"]} == {web["id"], svc["id"]}
+    status, body, _ = call_api("search-cis", query={"q": "10.0.1.12"})
+    assert [c["id"] for c in body["cis"]] == [web["id"]]
+    status, body, _ = call_api("search-cis", query={"q": "check", "type": "service"})
+    assert [c["id"] for c in body["cis"]] == [svc["id"]]
+    call_api("retire-ci", path_params={"ci_id": svc["id"]})
+    _index(svc["id"])
+    status, body, _ = call_api("search-cis", query={"q": "checkout", "status": "active"})
+    assert [c["id"] for c in body["cis"]] == [web["id"]]
+    status, body, _ = call_api("search-cis", query={"q": '"; DROP (*) NEAR'})
+    assert status == 200 and body["cis"] == []
+    status, body, _ = call_api("search-cis", query={})
+    assert status == 422
+    assert _index("ci_01KKBSWHG0KCZ7Y3W8V6P5R4QT")["indexed"] is False

@@ -352,3 +352,15 @@ class CloudWatchMetrics(Protocol):
         self, queries: Sequence[dict[str, Any]], start: int, end: int
     ) -> dict[str, list[tuple[int, float]]]:
         """GetMetricData (every page): query id -> [(epoch seconds, value)]."""
+
+
+class SearchIndex(Protocol):
+    """Full text (SQLite FTS5 locally, OpenSearch in AWS): omp.adapters.sqlite_search."""
+
+    def put(self, index: str, doc_id: str, text: str, filters: dict[str, str]) -> None: ...
+
+    def delete(self, index: str, doc_id: str) -> None: ...
+
+    def search(
+        self, index: str, text: str, filters: dict[str, str], limit: int
+    ) -> builtins.list[tuple[str, float]]: ...

@@ -83,3 +83,12 @@ class PathParams(BaseModel):
 
     to: str = Field(min_length=4, max_length=64, pattern=r"^ci_[0-9A-Z]+$")
     depth: int = Field(default=6, ge=1, le=6)
+
+
+class SearchParams(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    q: str = Field(min_length=1, max_length=256, description="words; each matches as a prefix")
+    type: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    status: Literal["active", "retired"] | None = None
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)

@@ -320,3 +320,28 @@ def cloudwatch_metrics() -> Any:
     from omp.adapters.cloudwatch_metrics import CloudWatchMetricReader
 
     return _build("cloudwatch_metrics", "", lambda _: CloudWatchMetricReader())
+
+
+def search() -> Any:
+    """OpenSearch where OMP_SEARCH_ENDPOINT is an https:// URL (AWS); else SQLite FTS5 on
+    OMP_SEARCH_PATH (the local runtime sets it under .local/), else .local/search.sqlite."""
+    import os
+
+    if "search" in _overrides:
+        return _overrides["search"]
+    endpoint = env.get("OMP_SEARCH_ENDPOINT") or ""
+    if endpoint.startswith("https://"):
+        from omp.adapters.opensearch_search import OpenSearchIndex
+
+        key = ("search", endpoint)
+        if key not in _cache:
+            _cache[key] = OpenSearchIndex(endpoint)
+        return _cache[key]
+    from omp.adapters.sqlite_search import SqliteSearchIndex
+
+    path = env.get("OMP_SEARCH_PATH") or os.path.join(".local", "search.sqlite")
+    key = ("search", path)
+    if key not in _cache:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        _cache[key] = SqliteSearchIndex(path)
+    return _cache[key]

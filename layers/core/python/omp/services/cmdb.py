@@ -37,7 +37,7 @@ from omp.domain.pagination import DEFAULT_LIMIT, Page
 from omp.domain.timeutil import iso
 
 if TYPE_CHECKING:
-    from omp.ports import CiRepository, CiTypeRepository, Clock, EventPublisher
+    from omp.ports import CiRepository, CiTypeRepository, Clock, EventPublisher, SearchIndex
 
 MAX_PARENT_DEPTH = 10
 
@@ -607,3 +607,49 @@ def verify_history(ci_id: str, *, repo: CiRepository) -> VerifyResult:
             }
         )
     return result
+
+
+# ---- full-text search -----------------------------------------------------------------------
+
+SEARCH_INDEX = "cis"
+
+
+def document(ci: Ci) -> tuple[str, dict[str, str]]:
+    """What a CI is found by: its name, type, natural key and attribute values; filtered by
+    type and status."""
+    values = [str(v) for v in ci.attributes.values() if not isinstance(v, bool)]
+    text = " ".join([ci.name, ci.type, ci.natural_key, *values])
+    return text, {"type": ci.type, "status": ci.status.value}
+
+
+def index_ci(ci_id: str, *, repo: CiRepository, search: SearchIndex) -> bool:
+    """(Re)index the stored CI (the event that asked may be older); False if it is gone."""
+    found = repo.get(ci_id)
+    if found is None:
+        search.delete(SEARCH_INDEX, ci_id)
+        return False
+    text, filters = document(found[0])
+    search.put(SEARCH_INDEX, ci_id, text, filters)
+    return True
+
+
+def search_cis(
+    text: str,
+    *,
+    type_name: str | None,
+    status: str | None,
+    limit: int,
+    repo: CiRepository,
+    search: SearchIndex,
+) -> list[Ci]:
+    filters = {k: v for k, v in (("type", type_name), ("status", status)) if v}
+    hits = search.search(SEARCH_INDEX, text, filters, limit)
+    found = repo.get_many([doc_id for doc_id, _ in hits])
+    # the stored CI decides (the index may lag, and a filter phrase can over-match)
+    return [
+        ci
+        for ci in (found.get(doc_id) for doc_id, _ in hits)
+        if ci is not None
+        and (type_name is None or ci.type == type_name)
+        and (status is None or ci.status.value == status)
+    ]
