@@ -212,15 +212,15 @@ def test_query_parameters_are_validated(clock):
     assert status == 200 and body["step"] == 10 and len(body["points"]) == 1
 
 
-def test_points_land_in_hour_buckets_with_a_ttl(clock):
-    send([point(ts=T0 - 3600 - 5), point(ts=T0 - 5), point(ts=T0 - 4)])
+def test_points_land_in_10_minute_buckets_with_a_ttl(clock):
+    send([point(ts=T0 - 600 - 5), point(ts=T0 - 5), point(ts=T0 - 4)])
     items = boto3.client("dynamodb").query(
         TableName=TABLE,
         KeyConditionExpression="pk = :p",
         ExpressionAttributeValues={":p": {"S": "D#" + m.series_id("cpu", {})}},
     )["Items"]
-    assert [i["sk"]["S"] for i in items] == [f"{T0 - 7200:010d}", f"{T0 - 3600:010d}"]
-    assert {k for k in items[1] if k.startswith("o")} == {"o3595", "o3596"}
+    assert [i["sk"]["S"] for i in items] == [f"{T0 - 1200:010d}", f"{T0 - 600:010d}"]
+    assert {k for k in items[1] if k.startswith("o")} == {"o595", "o596"}
     assert int(items[1]["expires_at"]["N"]) == T0 + 35 * 86_400
 
 

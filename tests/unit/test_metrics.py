@@ -109,19 +109,19 @@ def test_the_first_point_of_a_series_and_second_wins_in_a_batch():
 
 
 def test_buckets_and_retention():
-    assert m.bucket_start(T0 + 3599) == T0 and m.bucket_start(T0 - 1) == T0 - 3600
-    assert m.buckets_between(T0 - 1, T0 + 3600) == [T0 - 3600, T0, T0 + 3600]
-    assert m.expires_at(T0, LIMITS) == T0 + 3600 + 35 * 86_400
+    assert m.bucket_start(T0 + 599) == T0 and m.bucket_start(T0 - 1) == T0 - 600
+    assert m.buckets_between(T0 - 1, T0 + 600) == [T0 - 600, T0, T0 + 600]
+    assert m.expires_at(T0, LIMITS) == T0 + 600 + 35 * 86_400
     points = [
         m.Point("s1", "cpu", {}, T0 + 5, 1.0),
-        m.Point("s1", "cpu", {}, T0 + 3605, 1.0),
+        m.Point("s1", "cpu", {}, T0 + 605, 1.0),
         m.Point("s1", "cpu", {}, T0 + 6, 1.0),
         m.Point("s2", "cpu", {}, T0 + 5, 1.0),
     ]
     groups = m.group_by_bucket(points)
     assert {k: len(v) for k, v in groups.items()} == {
         ("s1", T0): 2,
-        ("s1", T0 + 3600): 1,
+        ("s1", T0 + 600): 1,
         ("s2", T0): 1,
     }
     with pytest.raises(ValueError):

@@ -284,12 +284,12 @@ class Graph(Protocol):
 
 
 class MetricStore(Protocol):
-    """Metric points in hour buckets and the series registry (omp.adapters.dynamo_metrics).
+    """Metric points in 10-minute buckets and the series registry (omp.adapters.dynamo_metrics).
 
     Reads return numpy arrays: `timestamps` int64 epoch seconds, ascending, unique; `values`
     float64 of the same length. A refit job reads a series' recent history with
     `read_last(series_id, n, end)` (newest buckets first, stops once `n` points are read: about
-    `n / points-per-hour` item reads) or a fixed window with `read(series_id, start, end)`, and
+    `n / points-per-10-minutes` item reads) or a fixed window with `read(series_id, start, end)`, and
     finds the series worth refitting with `list_series(active_since=...)`."""
 
     def read(self, series_id: str, start: int, end: int) -> tuple[Any, Any]:

@@ -1,8 +1,8 @@
 """Metric storage in the `metrics` table (single-table design, keys `pk`/`sk`, index `gsi1`).
 
 Items
-- points of one series and one hour: pk `D#<series id>`, sk `<bucket start, 10-digit epoch s>`,
-  one number attribute `o<offset seconds>` per point (at most 3,600), `expires_at` (TTL: bucket
+- points of one series and 10 minutes (BUCKET_SECONDS): pk `D#<series id>`, sk `<bucket start, 10-digit epoch s>`,
+  one number attribute `o<offset seconds>` per point (at most 600), `expires_at` (TTL: bucket
   end + retention). A write is one UpdateItem per bucket touched (per 100 points: DynamoDB
   expressions are limited to 4 KB): `SET o<off> = if_not_exists(o<off>, :v)`, returning the
   old item (ALL_OLD), so a second already stored keeps its first value and the caller learns which.
@@ -107,7 +107,7 @@ class DynamoMetricStore:
                 ":hi": {"S": _sk(m.bucket_start(end))},
             },
             "ScanIndexForward": False,
-            "Limit": 24,
+            "Limit": 144,  # a day of buckets per page
         }
         while True:
             page = call("query", **kwargs)
@@ -115,7 +115,7 @@ class DynamoMetricStore:
                 items.append(item)
                 count += sum(1 for k in item if k.startswith("o") and k[1:].isdigit())
             start_key = page.get("LastEvaluatedKey")
-            if count >= n + 3_600 or not start_key:  # the newest bucket may lie past `end`
+            if count >= n + m.BUCKET_SECONDS or not start_key:  # the newest bucket may lie past `end`
                 break
             kwargs["ExclusiveStartKey"] = start_key
         ts, vs = _points_of(items)
