@@ -620,5 +620,12 @@ def test_policy_api(escalation):
         body={"name": "x", "levels": [{"receivers": ["ghost"], "delay": "5m"}]},
     )
     assert status == 422 and body["error"]["code"] == "UNKNOWN_RECEIVER"
+    # Idempotency-Key: a retried create answers the first policy
+    retry = {"name": "y", "levels": [{"receivers": ["l1"], "delay": "5m"}]}
+    first = call_api("create-escalation-policy", body=retry, headers={"Idempotency-Key": "k1"})
+    again = call_api("create-escalation-policy", body=retry, headers={"Idempotency-Key": "k1"})
+    assert first[0] == again[0] == 201
+    assert first[1]["escalation_policy"]["id"] == again[1]["escalation_policy"]["id"]
+    assert again[2].get("Idempotent-Replayed") == "true"
     # the running escalation stops once its policy is gone
     assert escalate(ctx, T0)["stopped"] == 1 and posts(ctx) == []

@@ -54,6 +54,7 @@ from omp.domain.routing import (
     NotificationRecord,
     Receiver,
     RoutingConfig,
+    RoutingTree,
     group_key,
     group_labels,
     route_muted,
@@ -224,6 +225,20 @@ def config_document(config: RoutingConfig) -> dict[str, Any]:
     return _jsonable(raw)  # type: ignore[no-any-return]
 
 
+_trees: dict[int, tuple[RoutingConfig, RoutingTree]] = {}
+
+
+def tree_of(config: RoutingConfig) -> RoutingTree:
+    """The built tree of a configuration, built once per loaded configuration (a consumer batch
+    routes every event through the same one)."""
+    cached = _trees.get(id(config))
+    if cached is None or cached[0] is not config:
+        _trees.clear()
+        cached = (config, config.tree())
+        _trees[id(config)] = cached
+    return cached[1]
+
+
 def load_config(configs: ConfigStore) -> RoutingConfig | None:
     stored = configs.get()
     return RoutingConfig.model_validate(stored["config"]) if stored else None
@@ -329,7 +344,7 @@ def _on_alarm(change: n.AlarmChange, ports: NotifyPorts, config: RoutingConfig |
     now = ports.clock.now()
     alert = change.alert
     touched = 0
-    for route in config.tree().route(change.labels):
+    for route in tree_of(config).route(change.labels):
         key = group_key(route, change.labels)
         gid = n.group_id(route.receiver, key)
         if not ports.groups.put_alert(gid, alert):
@@ -370,7 +385,7 @@ def _policy_for(
     """The first route (in tree order) naming an escalation policy that any of the incident's
     alarms is routed to. Suppressed (silenced, inhibited) alarms do not count: an incident of
     held alarms pages nobody."""
-    tree = config.tree()
+    tree = tree_of(config)
     for alarm_id in list(incident.get("alarm_ids") or [])[:MAX_INCIDENT_ALARMS_ROUTED]:
         alarm = ports.alarms.get(str(alarm_id))
         if alarm is None or getattr(alarm, "suppressed", False):
