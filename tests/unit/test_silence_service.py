@@ -500,3 +500,85 @@ def test_a_flapping_reopen_of_the_same_alarm_is_judged_again(world):
     assert again.alarm_id == result.alarm_id
     assert world.alarms.get(again.alarm_id).suppressed is False
     assert world.alarms.get(again.alarm_id).suppressed_by == []
+
+
+# ---- the batch indexes answer as the domain does --------------------------------------------
+
+
+def random_labels(rng):
+    names = ("alertname", "instance", "cluster", "severity", "team")
+    return {n: f"{n[0]}{rng.randrange(3)}" for n in names if rng.random() < 0.8}
+
+
+def random_matchers(rng, count):
+    from omp.domain.matchers import Matcher, MatchType
+
+    out = []
+    for _ in range(count):
+        name = rng.choice(("alertname", "instance", "cluster", "severity", "team"))
+        kind = rng.choice(list(MatchType))
+        value = rng.choice((f"{name[0]}{rng.randrange(3)}", "", f"{name[0]}[01]", ".*"))
+        if kind in (MatchType.EQUAL, MatchType.NOT_EQUAL):
+            value = value.replace("[01]", "1").replace(".*", "")
+        out.append(Matcher(name, kind, value))
+    return tuple(out)
+
+
+def test_the_silence_index_answers_as_is_silenced():
+    import random
+
+    from omp.domain.silences import Silence, is_silenced
+    from omp.services.suppression import SilenceIndex
+
+    rng = random.Random(11)
+    for _ in range(200):
+        silences = [
+            Silence(
+                id=f"sil_{n}",
+                matchers=random_matchers(rng, rng.randint(1, 3)),
+                starts_at=T0 - timedelta(minutes=rng.choice((-5, 5))),
+                ends_at=T0 + timedelta(minutes=rng.choice((-1, 5))),
+                created_by="t",
+                created_at=T0,
+            )
+            for n in range(rng.randint(0, 12))
+        ]
+        index = SilenceIndex(silences)
+        for _ in range(20):
+            labels = random_labels(rng)
+            assert index.matching(labels, T0) == is_silenced(labels, silences, T0)
+
+
+def test_the_rule_index_answers_as_explain_inhibition():
+    import random
+
+    from omp.domain.inhibition import InhibitRule, explain_inhibition
+    from omp.services.suppression import RuleIndex
+
+    rng = random.Random(12)
+    for _ in range(300):
+        rules = [
+            InhibitRule(
+                source_matchers=random_matchers(rng, rng.randint(1, 2)),
+                target_matchers=random_matchers(rng, rng.randint(1, 2)),
+                equal=tuple(rng.sample(("instance", "cluster", "team"), rng.randint(0, 2))),
+            )
+            for _ in range(rng.randint(1, 4))
+        ]
+        firing = [random_labels(rng) for _ in range(rng.randint(0, 15))]
+        indexes = [RuleIndex(r) for r in rules]
+        for labels in firing:
+            for index in indexes:
+                index.add(labels)
+        for _ in range(20):
+            target = random_labels(rng)
+            expected = explain_inhibition(target, firing, rules)
+            got = next(
+                (
+                    n
+                    for n, r in enumerate(rules)
+                    if r.is_target(target) and indexes[n].inhibits(target)
+                ),
+                None,
+            )
+            assert got == (None if expected is None else expected.rule_index)

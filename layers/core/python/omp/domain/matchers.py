@@ -61,6 +61,8 @@ class Matcher:
     type: MatchType
     value: str
     _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+    # `is_equal`, computed once: matching runs per alert and per silence, rule and route.
+    _positive: bool = field(default=True, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not LABEL_NAME.match(self.name):
@@ -68,6 +70,7 @@ class Matcher:
         if len(self.value) > MAX_VALUE:
             raise ValueError(f"the value of {self.name!r} is longer than {MAX_VALUE}")
         object.__setattr__(self, "type", MatchType(self.type))
+        object.__setattr__(self, "_positive", self.type in (MatchType.EQUAL, MatchType.REGEX))
         if self.is_regex:
             object.__setattr__(self, "_regex", compile_anchored(self.value))
 
@@ -127,7 +130,7 @@ class Matcher:
             hit = self._regex.fullmatch(value) is not None
         else:
             hit = value == self.value
-        return hit if self.is_equal else not hit
+        return hit if self._positive else not hit
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """A missing label is the empty string, as in Alertmanager."""
