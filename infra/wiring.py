@@ -879,6 +879,13 @@ FUNCTIONS: tuple[Function, ...] = (
         tables={"cmdb": "read"},
         search=True,
     ),
+    Function(
+        name="resolve-ci",
+        service="cmdb",
+        handler="cmdb/resolve_ci",
+        trigger=HttpRoute("GET", "/v1/cis:resolve", "cis:read"),
+        tables={"cmdb": "read"},
+    ),
 )
 
 # Rules that route bus events to queues (not to a function directly): fan-in for high volume.

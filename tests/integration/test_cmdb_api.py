@@ -536,3 +536,26 @@ def test_search_finds_cis_by_name_attributes_and_filters(search_index):
     status, body, _ = call_api("search-cis", query={})
     assert status == 422
     assert _index("ci_01KKBSWHG0KCZ7Y3W8V6P5R4QT")["indexed"] is False
+
+
+# ---- resolving an alarm's resource ------------------------------------------------------------
+
+
+def test_resolve_an_alarm_resource_to_its_ci(platform):
+    arn = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc12345"
+    web = create(name="web", arn=arn, instance_id="i-0abc12345")
+    svc = create("service", "checkout")
+    app = create("application", "cart")
+    for resource, expected in [(arn, web), ("i-0abc12345", web), ("checkout", svc), ("cart", app)]:
+        status, body, _ = call_api("resolve-ci", query={"resource": resource})
+        assert status == 200 and body["ci"]["id"] == expected["id"], resource
+    for resource in (
+        "i-0fff00000",
+        "arn:aws:ec2:us-east-1:1:instance/i-0fff00000",
+        "nothing",
+        "arn:x",
+    ):
+        status, body, _ = call_api("resolve-ci", query={"resource": resource})
+        assert status == 404 and body["error"]["code"] == "CI_NOT_FOUND", resource
+    status, body, _ = call_api("resolve-ci", query={})
+    assert status == 422

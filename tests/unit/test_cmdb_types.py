@@ -198,3 +198,15 @@ def test_natural_key():
     assert natural_key_of(resolved("service"), "checkout", {}) == "checkout"
     assert natural_key_of(resolved("ec2_instance"), "web", {"arn": "arn:x"}) == "arn:x"
     assert natural_key_of(resolved("ec2_instance"), "web", {}) is None
+
+
+def test_resource_lookups():
+    from omp.domain.cmdb.resources import Lookup, lookups
+
+    assert lookups("arn:aws:ec2:us-east-1:1:instance/i-1") == [Lookup("ec2_instance", None)]
+    assert lookups("arn:aws:lambda:us-east-1:1:function:f") == [Lookup("lambda_function", None)]
+    assert lookups("arn:aws:sqs:us-east-1:1:q") == [Lookup("sqs_queue", None)]
+    assert lookups("arn:aws:s3:::bucket") == []
+    assert lookups("i-0abc12345") == [Lookup("ec2_instance", "instance_id")]
+    assert lookups("subnet-0abc1234") == [Lookup("subnet", "subnet_id")]
+    assert lookups("checkout") == [Lookup("service", None), Lookup("application", None)]

@@ -235,6 +235,9 @@ class CiRepository(Protocol):
 
     def find_by_key(self, type_name: str, natural_key: str) -> Any: ...
 
+    def holder(self, type_name: str, attribute: str, value: Any) -> str | None:
+        """The id of the CI holding a unique attribute's value."""
+
     def find_by_attribute(
         self, type_name: str, attribute: str, value: Any, limit: int, next_token: str | None
     ) -> Page[Any]: ...

@@ -92,3 +92,11 @@ class SearchParams(BaseModel):
     type: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
     status: Literal["active", "retired"] | None = None
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+class ResolveParams(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    resource: str = Field(
+        min_length=1, max_length=2048, description="an ARN, an AWS resource id or a service name"
+    )

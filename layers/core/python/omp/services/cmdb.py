@@ -653,3 +653,22 @@ def search_cis(
         and (type_name is None or ci.type == type_name)
         and (status is None or ci.status.value == status)
     ]
+
+
+# ---- alarm resources ------------------------------------------------------------------------
+
+
+def resolve_resource(resource: str, *, repo: CiRepository) -> Ci:
+    """The CI an alarm's resource (an ARN, an AWS resource id, a service or application name)
+    names; CI_NOT_FOUND when none does."""
+    from omp.domain.cmdb.resources import lookups
+
+    for lookup in lookups(resource):
+        if lookup.attribute is None:
+            found: Ci | None = repo.find_by_key(lookup.type, resource.strip())
+        else:
+            holder = repo.holder(lookup.type, lookup.attribute, resource.strip())
+            found = get_ci_with_head(holder, repo)[0] if holder else None
+        if found is not None:
+            return found
+    raise NotFound(f"no CI for the resource {resource!r}", code="CI_NOT_FOUND")
