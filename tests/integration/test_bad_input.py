@@ -34,9 +34,7 @@ def _queue_url(name="alert-ingest"):
 
 def _drain():
     sqs, records = boto3.client("sqs"), []
-    while got := sqs.receive_message(QueueUrl=_queue_url(), MaxNumberOfMessages=10).get(
-        "Messages"
-    ):
+    while got := sqs.receive_message(QueueUrl=_queue_url(), MaxNumberOfMessages=10).get("Messages"):
         for m in got:
             records.append({"messageId": m["MessageId"], "body": m["Body"]})
             sqs.delete_message(QueueUrl=_queue_url(), ReceiptHandle=m["ReceiptHandle"])
@@ -113,6 +111,21 @@ def test_an_unparseable_body_is_a_400_with_the_reason(platform, source, body, re
     )
     assert (status, answer["error"]["code"]) == (400, "UNPARSEABLE_PAYLOAD")
     assert reason in answer["error"]["message"], answer
+    assert _drain() == []
+
+
+def test_an_sns_subscription_confirmation_is_a_400_saying_what_to_do(platform):
+    confirmation = {
+        "Type": "SubscriptionConfirmation",
+        "Token": "2336412f37fb",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
+        "Message": "You have chosen to subscribe to the topic ...",
+        "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription",
+    }
+    for name, path in (("ingest-any", None), ("ingest-alerts", {"source": "cloudwatch"})):
+        status, answer, _ = call_api(name, path_params=path, body=confirmation, roles="integration")
+        assert (status, answer["error"]["code"]) == (400, "UNPARSEABLE_PAYLOAD")
+        assert "SubscriptionConfirmation" in answer["error"]["message"]
     assert _drain() == []
 
 

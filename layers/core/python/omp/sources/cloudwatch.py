@@ -44,9 +44,30 @@ _SEVERITY_IN_TEXT = re.compile(r"\bseverity\s*[=:]\s*([A-Za-z]+)", re.IGNORECASE
 _ALARM_ARN = re.compile(r"^arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):(\d{12}):alarm:(.+)$")
 
 
+# SNS messages that are not notifications: what an HTTPS subscription receives first and last.
+SNS_CONTROL_TYPES = frozenset({"SubscriptionConfirmation", "UnsubscribeConfirmation"})
+
+
+def sns_control_refusal(payload: dict[str, Any]) -> UnparseablePayload | None:
+    """A clear refusal for an SNS control message posted to a webhook (an HTTPS subscription):
+    om-platform does not fetch `SubscribeURL` (a webhook that fetched URLs from its bodies
+    would be an open proxy)."""
+    kind = payload.get("Type")
+    if not isinstance(kind, str) or kind not in SNS_CONTROL_TYPES:
+        return None
+    return UnparseablePayload(
+        f"an SNS {kind}, not an alarm notification: om-platform does not confirm HTTPS "
+        "subscriptions; confirm it in the SNS console with its Token, or subscribe the "
+        "receive-cloudwatch-sns function to the topic instead"
+    )
+
+
 def normalise(payload: dict[str, Any]) -> list[Signal]:
     """Any of the CloudWatch alarm payloads above -> one signal per alarm state report."""
     payload = require_dict(payload, "payload")
+    refusal = sns_control_refusal(payload)
+    if refusal is not None:
+        raise refusal
     if payload.get("detail-type") is not None or "detail" in payload:
         return [_from_eventbridge(payload)]
     if "alarmData" in payload:

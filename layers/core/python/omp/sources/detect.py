@@ -28,6 +28,9 @@ def detect(payload: object) -> str:
     """-> "cloudwatch" | "alertmanager" | "grafana" | "pagerduty" | "generic"."""
     if not isinstance(payload, dict):
         raise UnparseablePayload("unrecognised format: the body is not a JSON object")
+    refusal = cloudwatch.sns_control_refusal(payload)
+    if refusal is not None:
+        raise refusal
     if _is_cloudwatch(payload):
         return "cloudwatch"
     if "event_action" in payload and ("routing_key" in payload or "payload" in payload):
