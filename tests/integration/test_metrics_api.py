@@ -381,3 +381,17 @@ def test_metric_sources_and_the_cloudwatch_pull(clock):
     status, error, _ = call_api("delete-metric-source", path_params={"source_id": source_id})
     assert (status, error["error"]["code"]) == (404, "METRIC_SOURCE_NOT_FOUND")
     assert invoke("pull-cloudwatch-metrics", {})["sources"] == 0
+
+
+def test_last_seen_is_refreshed_hourly_and_active_series_can_be_listed(clock):
+    send([point(host="a"), point(host="b")])
+    clock.current = NOW + timedelta(minutes=30)
+    send([point(host="a", ts=T0 + 1700)])
+    store = DynamoMetricStore(TABLE)
+    assert {r.last_seen for r in store.list_series().items} == {T0}  # not yet an hour
+    clock.current = NOW + timedelta(hours=2)
+    send([point(host="a", ts=T0 + 7000)])
+    seen = {r.dimensions["host"]: r.last_seen for r in store.list_series().items}
+    assert seen == {"a": T0 + 7200, "b": T0}
+    active = store.list_series(active_since=T0 + 3600).items
+    assert [r.dimensions["host"] for r in active] == ["a"]

@@ -1,11 +1,12 @@
 """Metric storage in the `metrics` table (single-table design, keys `pk`/`sk`, index `gsi1`).
 
 Items
-- points of one series and 10 minutes (BUCKET_SECONDS): pk `D#<series id>`, sk `<bucket start, 10-digit epoch s>`,
-  one number attribute `o<offset seconds>` per point (at most 600), `expires_at` (TTL: bucket
-  end + retention). A write is one UpdateItem per bucket touched (per 100 points: DynamoDB
-  expressions are limited to 4 KB): `SET o<off> = if_not_exists(o<off>, :v)`, returning the
-  old item (ALL_OLD), so a second already stored keeps its first value and the caller learns which.
+- points of one series and 10 minutes (BUCKET_SECONDS): pk `D#<series id>`, sk `<bucket
+  start, 10-digit epoch s>`, one number attribute `o<offset seconds>` per point (at most 600),
+  `expires_at` (TTL: bucket end + retention). A write is one UpdateItem per bucket touched (per
+  100 points: DynamoDB expressions are limited to 4 KB): `SET o<off> = if_not_exists(o<off>,
+  :v)`, returning the old item (ALL_OLD), so a second already stored keeps its first value and
+  the caller learns which.
 - a series: pk `S#<series id>`, sk `SERIES`; gsi1pk `SERIES`, gsi1sk `<name>#<series id>`
   (listing by name prefix). Names cannot hold `#`.
 - a source's series count: pk `SRC#<source>`, sk `COUNT`, `series` (the cardinality limit):
@@ -115,7 +116,9 @@ class DynamoMetricStore:
                 items.append(item)
                 count += sum(1 for k in item if k.startswith("o") and k[1:].isdigit())
             start_key = page.get("LastEvaluatedKey")
-            if count >= n + m.BUCKET_SECONDS or not start_key:  # the newest bucket may lie past `end`
+            if (
+                count >= n + m.BUCKET_SECONDS or not start_key
+            ):  # the newest bucket may lie past `end`
                 break
             kwargs["ExclusiveStartKey"] = start_key
         ts, vs = _points_of(items)
@@ -258,7 +261,7 @@ class DynamoMetricStore:
         return True
 
     def touch(self, series_ids: Sequence[str], now: int) -> None:
-        for sid in dict.fromkeys(series_ids):
+        def one(sid: str) -> None:
             with contextlib.suppress(ConditionFailed):  # newer already, or never registered
                 call(
                     "update_item",
@@ -268,6 +271,14 @@ class DynamoMetricStore:
                     ConditionExpression="attribute_exists(pk) AND last_seen < :t",
                     ExpressionAttributeValues={":t": {"N": str(now)}},
                 )
+
+        ids = list(dict.fromkeys(series_ids))
+        if len(ids) <= 1:
+            for sid in ids:
+                one(sid)
+            return
+        with ThreadPoolExecutor(max_workers=min(_WORKERS, len(ids))) as pool:
+            list(pool.map(one, ids))
 
     def list_series(
         self,
