@@ -450,6 +450,16 @@ FUNCTIONS: tuple[Function, ...] = (
         queues=("alert-ingest",),
         buckets={"ingest": "write"},
     ),
+    Function(
+        name="sweep-alerts",
+        service="monitoring",
+        handler="monitoring/sweep_alerts",
+        # Persist thresholds (open_after) and the flapping quiet period are minutes long.
+        trigger=Schedule("rate(1 minute)"),
+        tables={"monitoring": "write"},
+        buses=_ALARM_EVENTS,
+        timeout_s=60,
+    ),
     # ---- monitoring: silences, maintenance windows, inhibition rules --------------------------
     # (process-alerts reads them through its monitoring-table access; no new grant needed)
     Function(
