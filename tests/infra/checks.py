@@ -217,8 +217,13 @@ def check_functions(synth: Synth, catalog: Catalog | None = None) -> list[str]:
                 )
             if "*" in actions or any(a.endswith(":*") for a in actions):
                 problems.append(f"{fn.name}: wildcard action {sorted(actions)}")
-            if st.get("Resource") == "*" and not actions <= NO_RESOURCE_LEVEL:
-                problems.append(f"{fn.name}: Resource * for {sorted(actions - NO_RESOURCE_LEVEL)}")
+            # `*` only for actions without resource-level permissions: X-Ray, and the catalog
+            # entry's own `aws_actions` (e.g. cloudwatch:GetMetricData)
+            star_ok = NO_RESOURCE_LEVEL | set(fn.aws_actions)
+            if st.get("Resource") == "*" and not actions <= star_ok:
+                problems.append(f"{fn.name}: Resource * for {sorted(actions - star_ok)}")
+            if set(fn.aws_actions) & actions and st.get("Resource") != "*":
+                problems.append(f"{fn.name}: aws_actions {sorted(actions)} on a named resource")
             if actions & WRITE_ACTIONS:
                 for kind, name in named:
                     if kind == "table":
