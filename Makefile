@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/core/python
 
-.PHONY: run test synth bench deploy lint typecheck openapi clean
+.PHONY: run test synth bench deploy lint typecheck openapi clean backtest
 
 $(VENV)/.installed: requirements.txt layers/deps/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -42,6 +42,10 @@ deploy: $(VENV)/.installed node_modules/.installed ## deploy to the current AWS 
 
 bench: $(VENV)/.installed node_modules/.installed ## run every benchmark; results in bench/results/
 	$(PY) -m bench
+
+backtest: $(VENV)/.installed ## score NAB-layout CSVs: make backtest DATA=<dir> OUT=<dir> [WINDOWS=<combined_windows.json>]
+	@test -n "$(DATA)" -a -n "$(OUT)" || { echo "usage: make backtest DATA=<dir> OUT=<dir> [WINDOWS=<combined_windows.json>]"; exit 2; }
+	$(PY) -m omp.analytics.backtest "$(DATA)" "$(OUT)" $(if $(WINDOWS),--windows "$(WINDOWS)")
 
 openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the handlers' routes
 	$(PY) -m omp.runtime.openapi > docs/openapi.json
