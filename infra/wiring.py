@@ -93,6 +93,8 @@ QUEUES: tuple[Queue, ...] = (
     Queue("alert-ingest", visibility_timeout_s=120, max_receive_count=5),
     # Every domain event on the platform bus, written to the audit log.
     Queue("audit-events", visibility_timeout_s=60, max_receive_count=5),
+    # CMDB import jobs (NetBox files), one per message: long runs, few retries.
+    Queue("cmdb-imports", visibility_timeout_s=960, max_receive_count=2),
     # Alarm and incident events for routing into notification groups and escalations.
     Queue("notifications", visibility_timeout_s=120, max_receive_count=5),
 )
@@ -111,6 +113,8 @@ BUCKETS: tuple[Bucket, ...] = (
     # Webhook bodies too large for an SQS message (> 200 KiB), kept until processed and a while
     # after for replays.
     Bucket("ingest", expire_days=7),
+    # Uploaded CMDB import files (NetBox dumpdata), kept a while for re-runs and audits.
+    Bucket("cmdb-imports", expire_days=30),
 )
 
 STATE_MACHINES: tuple[StateMachine, ...] = ()
@@ -895,6 +899,36 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="cmdb/resolve_ci",
         trigger=HttpRoute("GET", "/v1/cis:resolve", "cis:read"),
         tables={"cmdb": "read"},
+    ),
+    Function(
+        name="start-netbox-import",
+        service="cmdb",
+        handler="cmdb/start_netbox_import",
+        trigger=HttpRoute("POST", "/v1/cmdb/imports/netbox", "cis:write", max_body_bytes=6_000_000),
+        tables={"cmdb": "write"},
+        queues=("cmdb-imports",),
+        buckets={"cmdb-imports": "write"},
+        memory_mb=512,
+        timeout_s=29,  # API Gateway's integration limit
+    ),
+    Function(
+        name="get-import-job",
+        service="cmdb",
+        handler="cmdb/get_import_job",
+        trigger=HttpRoute("GET", "/v1/cmdb/imports/{job_id}", "cis:read"),
+        tables={"cmdb": "read"},
+    ),
+    Function(
+        name="run-cmdb-import",
+        service="cmdb",
+        handler="cmdb/run_cmdb_import",
+        trigger=QueueTrigger("cmdb-imports", batch_size=1),
+        tables={"cmdb": "write"},
+        buckets={"cmdb-imports": "read"},
+        buses=(PLATFORM_BUS,),
+        graph=True,
+        memory_mb=1024,
+        timeout_s=900,
     ),
 )
 

@@ -282,6 +282,10 @@ class Graph(Protocol):
 
     def vertices(self, ci_ids: list[str]) -> dict[str, dict[str, Any]]: ...
 
+    def ensure_vertices(self, rows: dict[str, tuple[str, str, str]]) -> int: ...
+
+    def add_edges(self, edges: builtins.list[tuple[str, str, str, str, dict[str, str]]]) -> None: ...
+
 
 # ---- metrics (omp.services.metrics; the baseline refit reads series through MetricStore) -----
 

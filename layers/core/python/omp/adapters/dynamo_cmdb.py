@@ -393,3 +393,59 @@ def _why(ci: Ci, kinds: list[tuple[str, Any]], codes: list[str]) -> Exception:
                 details={"attribute": attribute, "value": ci.attributes.get(attribute)},
             )
     return Conflict("the CI changed while it was written; read it and retry", code="CONFLICT")
+
+
+# ---- import jobs ----------------------------------------------------------------------------
+
+
+class DynamoImportJobs:
+    """Item `CIMPORT#<id>` / `J`; one writer at a time (the queue consumer), so a plain put."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def save(self, job: Any) -> None:
+        item = {"pk": f"CIMPORT#{job.id}", "sk": "J", "body": job.model_dump_json()}
+        call("put_item", TableName=self.table, Item=to_item(item))
+
+    def get(self, job_id: str) -> Any:
+        from omp.domain.cmdb.imports import ImportJob
+
+        item = call(
+            "get_item", TableName=self.table, Key=to_item({"pk": f"CIMPORT#{job_id}", "sk": "J"})
+        ).get("Item")
+        return ImportJob.model_validate_json(from_item(item)["body"]) if item else None
+
+
+class S3ImportFiles:
+    """Uploaded import files in the imports bucket, and the queue that hands jobs over."""
+
+    def __init__(self, bucket: str, queue_url: str = "") -> None:
+        self.bucket = bucket
+        self.queue_url = queue_url
+
+    def put(self, key: str, body: bytes) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            client("s3").put_object(Bucket=self.bucket, Key=key, Body=body)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc) from exc
+
+    def get(self, key: str) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc) from exc
+
+    def enqueue(self, job_id: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            client("sqs").send_message(
+                QueueUrl=self.queue_url, MessageBody=json.dumps({"job_id": job_id})
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc) from exc

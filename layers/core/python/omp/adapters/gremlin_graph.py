@@ -158,6 +158,52 @@ class GremlinGraph:
             raise TransientError("the edge's vertices are missing", code="GRAPH_UNAVAILABLE")
         self._commit()
 
+    def ensure_vertices(self, rows: dict[str, tuple[str, str, str]]) -> int:
+        """Add the vertices that do not exist yet (ci_id -> (type, name, status)), one commit
+        for all; returns how many were added. Existing vertices are left as they are."""
+        from gremlin_python.process.traversal import P
+
+        ids = list(rows)
+        existing: set[str] = set()
+        for start in range(0, len(ids), _WITHIN_CHUNK):
+            chunk = ids[start : start + _WITHIN_CHUNK]
+            existing |= set(self._run(self._g().V().has("ci_id", P.within(chunk)).values("ci_id")))
+        missing = [i for i in ids if i not in existing]
+        g = self._g()
+        for ci_id in missing:
+            type_name, name, status = rows[ci_id]
+            self._run(
+                g.add_v("ci")
+                .property("ci_id", ci_id)
+                .property("type", type_name)
+                .property("name", name)
+                .property("status", status)
+                .values("ci_id")
+            )
+        self._commit()
+        return len(missing)
+
+    def add_edges(self, edges: list[tuple[str, str, str, str, dict[str, str]]]) -> None:
+        """Many `add_edge`s (rel_id, source, relation, target, props), one commit for all."""
+        g = self._g()
+        for rel_id, source, relation, target, props in edges:
+            traversal = (
+                g.V()
+                .has("ci_id", source)
+                .as_("s")
+                .V()
+                .has("ci_id", target)
+                .as_("t")
+                .add_e(relation)
+                .from_("s")
+                .to("t")
+                .property("rid", rel_id)
+            )
+            for key, value in props.items():
+                traversal = traversal.property(key, value)
+            self._run(traversal.values("rid"))
+        self._commit()
+
     def find_edges(
         self, source: str, relation: str, target: str | None = None
     ) -> list[dict[str, Any]]:

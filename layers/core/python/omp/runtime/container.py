@@ -345,3 +345,17 @@ def search() -> Any:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         _cache[key] = SqliteSearchIndex(path)
     return _cache[key]
+
+
+def import_jobs() -> Any:
+    from omp.adapters.dynamo_cmdb import DynamoImportJobs
+
+    return _build("import_jobs", "OMP_TABLE_CMDB", DynamoImportJobs)
+
+
+def import_files() -> Any:
+    """The imports bucket, and the imports queue where the function may send to it."""
+    from omp.adapters.dynamo_cmdb import S3ImportFiles
+
+    queue = env.get("OMP_QUEUE_CMDB_IMPORTS") or ""
+    return _build("import_files", "OMP_BUCKET_CMDB_IMPORTS", lambda b: S3ImportFiles(b, queue))

@@ -406,3 +406,76 @@ def sync_ci(
                 if rel:
                     added.append(rel)
     return added
+
+
+# ---- many relations at once (imports) ----------------------------------------------------------
+
+
+def bulk_relate(
+    edges: list[tuple[Ci, str, Ci]],
+    *,
+    actor: str,
+    source_name: str,
+    types: TypeCache,
+    graph: Graph,
+    events: EventPublisher,
+    clock: Clock,
+) -> dict[str, int]:
+    """Add many relations between known, active CIs: the same rules as `add_relation` (type
+    rules, "one" cardinality; depends_on cycles are not checked: imports add none), but a few
+    graph requests per 500 CIs instead of about eight per edge. Existing edges are counted, not
+    added again; refused ones are counted and skipped. Returns the counts."""
+    counts = {"relations_added": 0, "relations_existing": 0, "relations_refused": 0}
+    if not edges:
+        return counts
+    cis = {c.id: c for s, _, t in edges for c in (s, t)}
+    graph.ensure_vertices({c.id: (c.type, c.name, c.status.value) for c in cis.values()})
+    sources = list({s.id for s, _, _ in edges})
+    present = graph.hop(sources, None, [])
+    have = {(str(e["source"]), str(e["type"]), str(e["target"])) for e in present}
+    used: dict[tuple[str, str, str], int] = {}  # (source, relation, rule target) -> edges
+    for e in present:
+        used[(str(e["source"]), str(e["type"]), str(e["target_type"]))] = 1
+    stamp = iso(clock.now())
+    new: list[tuple[str, str, str, str, dict[str, str]]] = []
+    added: list[Relation] = []
+    for source, relation_type, target in edges:
+        if (source.id, relation_type, target.id) in have:
+            counts["relations_existing"] += 1
+            continue
+        rule = relation_allowed(types.get(source.type), relation_type, types.get(target.type))
+        if (
+            rule is None
+            or source.status is not CiStatus.ACTIVE
+            or target.status is not (CiStatus.ACTIVE)
+        ):
+            counts["relations_refused"] += 1
+            continue
+        if rule.cardinality == "one":
+            taken = any(
+                n
+                for (s, r, t_type), n in used.items()
+                if s == source.id and r == relation_type and types.get(t_type).is_a(rule.target)
+            )
+            if taken:
+                counts["relations_refused"] += 1
+                continue
+        used[(source.id, relation_type, target.type)] = 1
+        have.add((source.id, relation_type, target.id))
+        rel_id = new_id(REL_PREFIX)
+        props = {"source": source_name, "created_at": stamp, "created_by": actor}
+        new.append((rel_id, source.id, relation_type, target.id, props))
+        added.append(
+            Relation(
+                id=rel_id,
+                type=relation_type,
+                source=source.id,
+                target=target.id,
+                source_type=source.type,
+                target_type=target.type,
+            )
+        )
+    graph.add_edges(new)
+    counts["relations_added"] = len(added)
+    events.publish([_relation_event("RelationAdded", r, actor) for r in added])
+    return counts

@@ -246,6 +246,7 @@ def _definitions() -> list[CiType]:
             "Any object imported from NetBox: its NetBox id keeps re-imports idempotent.",
             [_a("netbox_id", "int", indexed=True), _a("netbox_url")],
             [_r("owned_by", "tenant", "one")],
+            natural_key="netbox_id",
         ),
         _t("tenant", "A NetBox tenant.", [_a("slug", indexed=True)], parent=nb),
         _t(
@@ -346,7 +347,9 @@ def _definitions() -> list[CiType]:
         _t(
             "ip_address",
             "A NetBox IP address.",
-            [_a("address", "cidr", indexed=True), _a("dns_name", indexed=True), _a("role")],
+            # `address` as NetBox writes it, host and mask (192.168.0.1/22): a cidr would keep
+            # only the network
+            [_a("address", indexed=True), _a("dns_name", indexed=True), _a("role")],
             [_r("member_of", "interface", "one"), _r("member_of", "prefix", "one")],
             parent=nb,
         ),

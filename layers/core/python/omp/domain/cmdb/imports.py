@@ -1,0 +1,28 @@
+"""Import jobs (NetBox): what `POST /v1/cmdb/imports/netbox` starts and
+`GET /v1/cmdb/imports/{job_id}` reports."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ID_PREFIX = "imp"
+
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+class ImportJob(BaseModel):
+    id: str
+    kind: Literal["netbox"] = "netbox"
+    status: JobStatus
+    object_key: str = Field(description="where the uploaded file is kept (the imports bucket)")
+    counts: dict[str, int] = Field(default_factory=dict)
+    error: str | None = None
+    created_by: str
+    created_at: str
+    updated_at: str
+
+
+class ImportJobResponse(BaseModel):
+    job: ImportJob
