@@ -47,17 +47,23 @@ class DynamoMetricStore:
     # ---- points -----------------------------------------------------------------------------
 
     def write(self, points: Sequence[m.Point]) -> list[tuple[m.Point, float]]:
-        groups = m.group_by_bucket(list(points))
-        jobs = [
-            (series, bucket, chunk[i : i + _CHUNK])
-            for (series, bucket), chunk in groups.items()
-            for i in range(0, len(chunk), _CHUNK)
-        ]
-        if len(jobs) <= 1:
-            results = [self._write_bucket(*job) for job in jobs]
+        # One job per item; its chunks go one after another (parallel updates of one item
+        # would only contend), items in parallel.
+        groups = list(m.group_by_bucket(list(points)).items())
+
+        def job(group: tuple[tuple[str, int], list[m.Point]]) -> list[tuple[m.Point, float]]:
+            (series, bucket), chunk = group
+            return [
+                conflict
+                for i in range(0, len(chunk), _CHUNK)
+                for conflict in self._write_bucket(series, bucket, chunk[i : i + _CHUNK])
+            ]
+
+        if len(groups) <= 1:
+            results = [job(g) for g in groups]
         else:
-            with ThreadPoolExecutor(max_workers=min(_WORKERS, len(jobs))) as pool:
-                results = list(pool.map(lambda job: self._write_bucket(*job), jobs))
+            with ThreadPoolExecutor(max_workers=min(_WORKERS, len(groups))) as pool:
+                results = list(pool.map(job, groups))
         return [conflict for result in results for conflict in result]
 
     def _write_bucket(
