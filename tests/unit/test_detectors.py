@@ -57,9 +57,10 @@ def test_direction_up_ignores_a_dip_and_down_ignores_a_jump():
     up = scores(y, DetectorSettings(direction=Direction.UP, cooldown=20))
     down = scores(y, DetectorSettings(direction=Direction.DOWN, cooldown=20))
     both = scores(y, DetectorSettings(direction=Direction.BOTH, cooldown=20))
-    assert up[1300] > 0.8 and up[1000] < 0.3
-    assert down[1000] > 0.8 and down[1300] < 0.3
-    assert both[1000] > 0.8
+    level = DetectorSettings().alarm_threshold
+    assert up[1300] >= level and up[1000] < 0.3
+    assert down[1000] >= level and down[1300] < 0.3
+    assert both[1000] >= level
 
 
 def test_minimum_duration_holds_back_a_blip_but_not_a_shift():
@@ -97,7 +98,10 @@ def test_settings_are_validated():
         DetectorSettings(min_duration=0)
     with pytest.raises(ValueError):
         DetectorSettings(excluded=((10.0, 5.0),))
-    assert DetectorSettings(sensitivity=0.5).alarm_threshold == pytest.approx(0.8)
+    assert DetectorSettings(sensitivity=0.5).alarm_threshold == pytest.approx(0.7)
+    assert DetectorSettings(sensitivity=1.0).alarm_threshold == pytest.approx(0.4)
+    with pytest.raises(ValueError):
+        DetectorSettings(cooldown=-1)
 
 
 def test_state_round_trips_through_json():

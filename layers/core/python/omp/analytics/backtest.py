@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from omp.analytics import baselines, nab
+from omp.analytics.baselines import FloatArray
 from omp.analytics.detectors import DetectorSettings, PointScore, SeriesDetector
 
 
@@ -36,7 +37,7 @@ class RefitPolicy:
     history: int = 4_032  # points of history a refit reads
 
 
-def read_csv(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+def read_csv(path: Path) -> tuple[list[str], FloatArray, FloatArray]:
     """(timestamp strings, epoch seconds, values) of a `timestamp,value` CSV."""
     lines = path.read_text().splitlines()
     header = [h.strip() for h in lines[0].split(",")]
@@ -57,8 +58,8 @@ def read_csv(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 
 def run_series(
-    epoch_s: np.ndarray,
-    values: np.ndarray,
+    epoch_s: FloatArray,
+    values: FloatArray,
     settings: DetectorSettings | None = None,
     policy: RefitPolicy | None = None,
 ) -> list[PointScore]:
@@ -80,7 +81,7 @@ def run_series(
 
 
 def write_scores(
-    path: Path, raw_ts: Sequence[str], values: np.ndarray, scores: Sequence[float]
+    path: Path, raw_ts: Sequence[str], values: FloatArray, scores: Sequence[float]
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = ["timestamp,value,anomaly_score"]

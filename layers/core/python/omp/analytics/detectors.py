@@ -12,10 +12,12 @@ Per point, five detectors each give a surprise in standard deviations:
 - level shift: the mean of the last few standardised residuals against the ones before;
 - trend change: the mean residual of the last `TREND_WINDOW` points against its expected spread;
 - variance change: the ratio of a fast and a slow running variance of the residuals.
-The strongest surprise (signed by `direction`) goes through an anomaly-likelihood step (how
-unusual its recent mean is against its own long-run distribution, as in Numenta's anomaly
-likelihood), then a causal suppression: after a detection the score stays low for
-`cooldown` points unless the surprise grows, because one anomaly should make one alarm.
+The strongest surprise in the configured `direction`, less `SURPRISE_MIN` standard deviations,
+is ranked against the series' own last `RARITY_WINDOW` surprises (point rarity), and the mean
+of the last `DENSITY_WINDOW` point rarities against its own history (density rarity, in the
+spirit of Numenta's anomaly likelihood); the score is the larger. Then a causal suppression:
+after an alarm the score is held just under the alarm level for `cooldown` points, because one
+anomaly should make one alarm.
 
 Settings (`DetectorSettings`): `sensitivity` in (0, 1] (higher flags more), `direction` (up,
 down, both), `min_duration` (points the surprise must stay high before the score rises), and
@@ -35,20 +37,22 @@ from typing import Any
 from omp.analytics.baselines import Baseline
 
 SPIKE_WINDOW = 24
+COOLDOWN = 200
 TREND_WINDOW = 12
 SHIFT_SHORT = 6
 SHIFT_LONG = 36
-DENSITY_WINDOW = 10  # points in the recent mean of point rarities
+DENSITY_WINDOW = 20  # points in the recent mean of point rarities
+DENSE_WEIGHT = 1.0  # how much the density score counts against the point score
 RARITY_MIN = 50  # values needed before rarity is scored
 VAR_FAST = 0.1
 VAR_SLOW = 0.005
 VAR_FLOOR = 0.1  # in squared standard deviations
 HUBER_K = 3.0
 SCALE_LAMBDA = 0.05
-RARITY_WINDOW = 2_000
+RARITY_WINDOW = 5_000
 RECORD_BONUS = 0.2
 RAW_CAP = 1e6
-SURPRISE_MIN = 3.0  # surprises above this many standard deviations count the same
+SURPRISE_MIN = 4.5  # surprises above this many standard deviations count the same
 SPREAD_LAMBDA = 0.01  # slow running spread of the values, for a floor on the scale
 SCALE_FLOOR_FRAC = 0.05  # the residual scale is never below this share of that spread
 
@@ -65,13 +69,15 @@ class DetectorSettings:
     direction: Direction = Direction.BOTH
     min_duration: int = 1
     excluded: tuple[tuple[float, float], ...] = ()
-    cooldown: int = 0  # 0: derived from the series (one season, or 100 points)
+    cooldown: int = COOLDOWN  # points after an alarm held under the alarm level
 
     def __post_init__(self) -> None:
         if not 0.0 < self.sensitivity <= 1.0:
             raise ValueError("sensitivity must be in (0, 1]")
         if self.min_duration < 1:
             raise ValueError("min_duration must be >= 1")
+        if self.cooldown < 0:
+            raise ValueError("cooldown must be >= 0")
         for lo, hi in self.excluded:
             if hi < lo:
                 raise ValueError("an excluded range ends before it starts")
@@ -81,10 +87,10 @@ class DetectorSettings:
 
     @property
     def alarm_threshold(self) -> float:
-        """The score at which the platform raises an alarm: 0.8 at the default sensitivity (0.5),
-        0.6 at the most sensitive (1.0). A score of 0.8 is a surprise rarer than any of the last
-        ~440 points' surprises (of the last 2,000: 1.0)."""
-        return 1.0 - 0.4 * self.sensitivity
+        """The score at which the platform raises an alarm: 0.7 at the default sensitivity (0.5),
+        0.4 at the most sensitive (1.0). A score of 0.7 is a surprise rarer than any of the last
+        ~390 points' surprises (a record over the last 5,000 scores 1)."""
+        return 1.0 - 0.6 * self.sensitivity
 
 
 @dataclass(frozen=True)
@@ -342,7 +348,7 @@ class SeriesDetector:
         # its own history (many moderate surprises close together are an anomaly too).
         self.short.append(point)
         dense = self.dense_rarity(sum(self.short) / len(self.short))
-        score = max(point, dense)
+        score = max(point, dense * DENSE_WEIGHT)
         score = self._suppress(score)
         signed = best if sign >= 0 else -best
         return PointScore(score, fc, lower, upper, signed, best_name)
@@ -408,7 +414,7 @@ class SeriesDetector:
             self.above = 0
         if self.above < st.min_duration:
             return min(score, level * 0.999) if score >= level else score
-        cooldown = st.cooldown or (self.b.period or 100)
+        cooldown = st.cooldown
         if self.since_alarm < cooldown:
             return min(score, level * 0.999)
         self.since_alarm = 0
