@@ -272,7 +272,8 @@ def _run(
     level = np.repeat(lv0[:, None], g, axis=1)
     # A candidate without a trend (beta = 0) starts without one too.
     trend = np.where(beta > 0, tr0[:, None], 0.0) * np.ones((1, g))
-    season = np.repeat(se0[:, None, :], g, axis=1)
+    # Season stored slot-major (P x S x G): each step reads and writes one contiguous slab.
+    season = np.ascontiguousarray(np.repeat(se0.T[:, :, None], g, axis=2))
     scale = np.repeat(sc0[:, None], g, axis=1)
     loss = np.zeros((s, g))
     resid: npt.NDArray[np.float32] | None = (
@@ -294,7 +295,7 @@ def _run(
     for i in range(t):
         j = i % p
         yi = y[:, i : i + 1]
-        s_j = season[:, :, j]
+        s_j = season[j]
         damped = phi * trend
         base = level + damped
         if not period:
@@ -312,9 +313,10 @@ def _run(
             e = np.where(missing, 0.0, e)
         ae = np.abs(e)
         lim = k * scale
-        ec = np.clip(e, -lim, lim)
+        ec = np.minimum(np.maximum(e, -lim), lim)
         if i >= burn:
-            loss += np.where(ae <= lim0, e * e, lim0 * (2 * ae - lim0))
+            h = np.minimum(ae, lim0)  # Huber: e^2 inside the limit, linear outside
+            loss += h * (2 * ae - h)
             if resid is not None:
                 resid[:, :, i] = np.where(missing, np.nan, e) if gap else e
         # Online robust scale: a bounded update, so one spike moves it by at most lam * k.
@@ -330,8 +332,8 @@ def _run(
         level = base + alpha * lvl_ec
         trend = damped + beta * lvl_ec
         if period:
-            season[:, :, j] = s_j + gamma * season_ec
-    return level, trend, season, scale, loss, resid
+            season[j] = s_j + gamma * season_ec
+    return level, trend, np.moveaxis(season, 0, 2), scale, loss, resid
 
 
 def fit(
