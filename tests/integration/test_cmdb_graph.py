@@ -106,7 +106,8 @@ def test_dependencies_are_upstream(shop):
 
 
 def test_contains_carries_impact_to_the_contained(graph):
-    site, rack, dev = ci("site", "ams1"), ci("rack", "r1"), ci("device", "sw1")
+    site = ci("site", "ams1", netbox_id=1)  # NetBox kinds are keyed by their NetBox id
+    rack, dev = ci("rack", "r1", netbox_id=1), ci("device", "sw1", netbox_id=1)
     relate(site, "contains", rack)
     relate(rack, "contains", dev)
     _, body, _ = call_api("get-impact", path_params={"ci_id": site})

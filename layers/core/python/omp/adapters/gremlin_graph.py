@@ -47,8 +47,12 @@ class GremlinGraph:
 
             remote: Any = DriverRemoteConnection(self.endpoint, "g")
         else:
+            import logging
+
             from gremlite import SQLiteConnection
 
+            # gremlite logs every query plan at INFO ("QUAD QUERY CONSTRAINTS"): not ours
+            logging.getLogger("gremlite").setLevel(logging.WARNING)
             remote = SQLiteConnection(self.path, timeout=30.0)
         self._local.remote = remote
         self._local.g = traversal().with_remote(remote)
