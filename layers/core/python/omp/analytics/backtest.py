@@ -34,7 +34,7 @@ class RefitPolicy:
     # the cadence below is reached (a young series gets its season as soon as it shows)
     refit_every_s: float = 7 * 86_400  # the platform's refit cadence, in series time
     min_refit_points: int = 500
-    history: int = 4_032  # points of history a refit reads
+    history: int = 8_064  # points of history a refit reads (4 weeks at 5 minutes)
 
 
 def read_csv(path: Path) -> tuple[list[str], FloatArray, FloatArray]:
