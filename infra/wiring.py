@@ -97,6 +97,8 @@ QUEUES: tuple[Queue, ...] = (
     Queue("cmdb-imports", visibility_timeout_s=960, max_receive_count=2),
     # Alarm and incident events for routing into notification groups and escalations.
     Queue("notifications", visibility_timeout_s=120, max_receive_count=5),
+    # Accepted metric points grouped by series, for the anomaly scorer (score-metrics).
+    Queue("metric-points", visibility_timeout_s=180, max_receive_count=5),
 )
 
 BUSES: tuple[Bus, ...] = (Bus(PLATFORM_BUS),)
@@ -649,6 +651,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="monitoring/ingest_metrics",
         trigger=HttpRoute("POST", "/v1/metrics", "ingest:write"),
         tables={"metrics": "write"},
+        queues=("metric-points",),  # accepted points, for anomaly scoring
         memory_mb=512,
         timeout_s=30,
     ),
@@ -659,6 +662,7 @@ FUNCTIONS: tuple[Function, ...] = (
         # under Lambda's 6 MB request limit once API Gateway base64-encodes a protobuf body
         trigger=HttpRoute("POST", "/v1/otlp/metrics", "ingest:write", max_body_bytes=4_000_000),
         tables={"metrics": "write"},
+        queues=("metric-points",),  # accepted points, for anomaly scoring
         memory_mb=1024,
         timeout_s=30,
     ),
@@ -706,9 +710,61 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="monitoring/pull_cloudwatch_metrics",
         trigger=Schedule("rate(5 minutes)"),
         tables={"metrics": "write"},
+        queues=("metric-points",),  # accepted points, for anomaly scoring
         aws_actions=("cloudwatch:GetMetricData",),
         memory_mb=512,
         timeout_s=120,
+    ),
+    Function(
+        name="refit-baselines",
+        service="monitoring",
+        handler="monitoring/refit_baselines",
+        trigger=Schedule("rate(1 hour)"),
+        tables={"metrics": "write"},
+        memory_mb=1769,  # one full vCPU: the fit is numpy-bound
+        timeout_s=900,  # stops a minute early and saves its place; the next run continues
+    ),
+    Function(
+        name="get-metric-baseline",
+        service="monitoring",
+        handler="monitoring/get_metric_baseline",
+        trigger=HttpRoute("GET", "/v1/metrics/{series_id}/baseline", "metrics:read"),
+        tables={"metrics": "read"},
+        memory_mb=512,
+    ),
+    Function(
+        name="get-detector-settings",
+        service="monitoring",
+        handler="monitoring/get_detector_settings",
+        trigger=HttpRoute("GET", "/v1/detectors", "metrics:read"),
+        tables={"metrics": "read"},
+    ),
+    Function(
+        name="put-detector-settings",
+        service="monitoring",
+        handler="monitoring/put_detector_settings",
+        trigger=HttpRoute("PUT", "/v1/detectors", "metrics:write"),
+        tables={"metrics": "write"},
+    ),
+    Function(
+        name="backtest-detector",
+        service="monitoring",
+        handler="monitoring/backtest_detector",
+        trigger=HttpRoute("POST", "/v1/detectors/backtest", "metrics:read"),
+        tables={"metrics": "read"},
+        memory_mb=1769,
+        timeout_s=29,  # API Gateway's integration limit; 20,000 points at most
+    ),
+    Function(
+        name="score-metrics",
+        service="monitoring",
+        handler="monitoring/score_metrics",
+        trigger=QueueTrigger("metric-points", batch_size=10, max_batching_window_s=2),
+        tables={"metrics": "write"},
+        queues=("alert-ingest",),  # anomaly alarms go through the alert pipeline
+        buckets={"ingest": "write"},  # the alert queue offloads large payloads (never here)
+        memory_mb=1024,
+        timeout_s=60,  # under the metric-points queue's 180 s visibility timeout
     ),
     # ---- cmdb ---------------------------------------------------------------------------------
     Function(

@@ -3,6 +3,7 @@ the points (a re-run over the same periods stores nothing twice)."""
 
 from typing import Any
 
+from omp.api import detectors
 from omp.runtime import container
 from omp.services import metrics
 
@@ -14,4 +15,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         store=container.metric_store(),
         now=container.clock().now(),
         limits=container.metric_limits(),
+        on_accepted=detectors.queue_for_scoring,  # anomaly scoring (score-metrics)
     )

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from omp.analytics.correlation import Group
 from omp.domain.alarms import Alarm, AlarmQuery, AlarmStatus
+from omp.domain.anomaly import DetectorState, SeriesPoints, StoredBaseline
 from omp.domain.audit import AuditEntry, AuditQuery
 from omp.domain.dedup import AlertState, RepeatUpdate, TimelineEntry
 from omp.domain.events import DomainEvent
@@ -359,6 +360,45 @@ class CloudWatchMetrics(Protocol):
         self, queries: Sequence[dict[str, Any]], start: int, end: int
     ) -> dict[str, list[tuple[int, float]]]:
         """GetMetricData (every page): query id -> [(epoch seconds, value)]."""
+
+
+class BaselineStore(Protocol):
+    """Fitted baselines, detector state and detector settings (omp.adapters.dynamo_baselines)."""
+
+    def put_baselines(self, baselines: Sequence[StoredBaseline]) -> None:
+        """Store each series' baseline, bumping its version."""
+
+    def get_baseline(self, series_id: str) -> StoredBaseline | None: ...
+
+    def get_fit_info(self, series_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """{series id: (fitted_at, points the baseline saw)} of those with a baseline."""
+
+    def get_models(
+        self, series_ids: Sequence[str]
+    ) -> dict[str, tuple[StoredBaseline | None, DetectorState | None]]:
+        """Baseline and detector state of every series in one batched read."""
+
+    def put_state(self, state: DetectorState) -> int:
+        """Conditional on `state.version` (0: none stored); `Conflict` if it moved."""
+
+    def get_config(self) -> dict[str, Any] | None:
+        """{config, version, updated_at, updated_by} of the detector settings, or None."""
+
+    def put_config(
+        self, config: dict[str, Any], expected_version: int, *, actor: str, now: datetime
+    ) -> dict[str, Any]:
+        """Conditional on `expected_version` (0: none stored); `Conflict` (VERSION_CONFLICT)."""
+
+    def get_refit_cursor(self) -> str | None: ...
+
+    def put_refit_cursor(self, next_token: str | None) -> None: ...
+
+
+class MetricPointsQueue(Protocol):
+    """Accepted points on their way to the anomaly scorer (the `metric-points` queue)."""
+
+    def send(self, series: Sequence[SeriesPoints]) -> int:
+        """Queue the points grouped by series; the number of messages sent."""
 
 
 class SearchIndex(Protocol):

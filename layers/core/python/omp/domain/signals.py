@@ -54,3 +54,5 @@ class UnparseablePayload(ValueError):
 
 # The sources a webhook or integration key can name (`/v1/ingest/{source}`).
 INGEST_SOURCES = ("cloudwatch", "alertmanager", "grafana", "pagerduty", "generic")
+# Sources only the platform itself queues (not a webhook): the anomaly scorer's alarms.
+INTERNAL_SOURCES = ("anomaly",)

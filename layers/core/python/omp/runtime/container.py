@@ -322,6 +322,18 @@ def cloudwatch_metrics() -> Any:
     return _build("cloudwatch_metrics", "", lambda _: CloudWatchMetricReader())
 
 
+def baseline_store() -> Any:
+    from omp.adapters.dynamo_baselines import DynamoBaselineStore
+
+    return _build("baseline_store", "OMP_TABLE_METRICS", DynamoBaselineStore)
+
+
+def metric_points_queue() -> Any:
+    from omp.adapters.metric_points_queue import SqsMetricPointsQueue
+
+    return _build("metric_points_queue", "OMP_QUEUE_METRIC_POINTS", SqsMetricPointsQueue)
+
+
 def search() -> Any:
     """OpenSearch where OMP_SEARCH_ENDPOINT is an https:// URL (AWS); else SQLite FTS5 on
     OMP_SEARCH_PATH (the local runtime sets it under .local/), else .local/search.sqlite."""

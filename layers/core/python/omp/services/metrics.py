@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -284,9 +285,11 @@ def pull_all(
     store: MetricStore,
     now: datetime,
     limits: m.MetricLimits,
+    on_accepted: Callable[[dict[str, list[m.Point]]], None] | None = None,
 ) -> dict[str, Any]:
     """Pull every configured source; one source failing does not stop the others (its error is
-    recorded on it and the run reports it)."""
+    recorded on it and the run reports it). `on_accepted` gets each source's accepted points by
+    series (the anomaly scoring hook)."""
     summary: dict[str, Any] = {"sources": 0, "accepted": 0, "rejected": 0, "failed": []}
     token: str | None = None
     while True:
@@ -298,6 +301,8 @@ def pull_all(
                 outcome, window = pull_source(
                     source, cloudwatch=cloudwatch, store=store, now=now, limits=limits
                 )
+                if on_accepted is not None:
+                    on_accepted(outcome.accepted)
             except DomainError as exc:
                 run["error"] = {"code": exc.code, "message": exc.message}
                 summary["failed"].append(source.id)

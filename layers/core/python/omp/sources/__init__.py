@@ -7,7 +7,7 @@ payload no retry can fix. `detect.normalise_any` picks the module by the payload
 import importlib
 from datetime import datetime
 
-from omp.domain.signals import INGEST_SOURCES, Signal, UnparseablePayload
+from omp.domain.signals import INGEST_SOURCES, INTERNAL_SOURCES, Signal, UnparseablePayload
 
 # Formats that may carry no time of their own: their signals are dated with `received_at`.
 _DATED_BY_RECEIPT = frozenset({"pagerduty", "generic"})
@@ -22,7 +22,7 @@ def normalise(
     """The signals of one payload from a named source. Only that source's module is imported,
     which keeps a cold start from loading every format. `fingerprint_labels` (an integration
     key's) applies to generic alerts without a fingerprint of their own."""
-    if source not in INGEST_SOURCES:
+    if source not in INGEST_SOURCES and source not in INTERNAL_SOURCES:
         raise UnparseablePayload(f"unknown source {source!r}")
     if not isinstance(payload, dict):
         raise UnparseablePayload("the body must be a JSON object")

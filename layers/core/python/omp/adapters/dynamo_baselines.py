@@ -1,0 +1,278 @@
+"""Baselines, detector state and detector settings in the `metrics` table.
+
+Items (keys `pk`/`sk`; see docs/baselines-and-anomalies.md, "In the platform")
+- a series' fitted baseline: pk `B#<series id>`, sk `BASELINE`: `model` (zlib-compressed JSON of
+  `Baseline.one(i)`), `step_s`, `fitted_through`, `fitted_at`, `version` (+1 per refit).
+- a series' detector state: pk `B#<series id>`, sk `STATE`: `detector` (zlib-compressed JSON of
+  `SeriesDetector.to_dict()`; its rarity windows are mostly zeros and compress well), the
+  bookkeeping of `omp.domain.anomaly.DetectorState`, `version` (conditional writes).
+- the detector settings: pk `DETECTORS`, sk `CONFIG`: `config` (JSON), `version`.
+- the refit's place in a pass over the series: pk `REFIT`, sk `CURSOR`: `next_token`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from omp.adapters.dynamo import ConditionFailed, call, from_item, to_item
+from omp.domain.anomaly import DetectorState, StoredBaseline
+from omp.domain.errors import Conflict, TransientError
+from omp.domain.timeutil import iso
+
+CONFIG_KEY = {"pk": "DETECTORS", "sk": "CONFIG"}
+CURSOR_KEY = {"pk": "REFIT", "sk": "CURSOR"}
+_WORKERS = 8
+
+
+def _pack(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 6)
+
+
+def _unpack(value: Any) -> Any:
+    raw = value.value if hasattr(value, "value") else value  # boto3 Binary
+    return json.loads(zlib.decompress(bytes(raw)))
+
+
+def _pk(series_id: str) -> str:
+    return f"B#{series_id}"
+
+
+def _baseline_of(values: dict[str, Any]) -> StoredBaseline:
+    return StoredBaseline(
+        series_id=values["pk"][2:],
+        model=_unpack(values["model"]),
+        step_s=float(values["step_s"]),
+        fitted_through=int(values["fitted_through"]),
+        fitted_at=int(values["fitted_at"]),
+        version=int(values["version"]),
+    )
+
+
+def _state_of(values: dict[str, Any]) -> DetectorState:
+    return DetectorState(
+        series_id=values["pk"][2:],
+        detector=_unpack(values["detector"]) if "detector" in values else None,
+        baseline_version=int(values.get("baseline_version", 0)),
+        anchor=int(values.get("anchor", 0)),
+        step_s=float(values.get("step_s", 0)),
+        grid_pos=int(values.get("grid_pos", 0)),
+        last_ts=int(values["last_ts"]) if "last_ts" in values else None,
+        alarm=json.loads(values["alarm"]) if "alarm" in values else None,
+        in_band=int(values.get("in_band", 0)),
+        version=int(values["version"]),
+    )
+
+
+class DynamoBaselineStore:
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    # ---- baselines -------------------------------------------------------------------------
+
+    def put_baselines(self, baselines: Sequence[StoredBaseline]) -> None:
+        """One UpdateItem per series (the version is bumped in place: no read needed), in
+        parallel."""
+
+        def one(b: StoredBaseline) -> None:
+            call(
+                "update_item",
+                TableName=self.table,
+                Key=to_item({"pk": _pk(b.series_id), "sk": "BASELINE"}),
+                UpdateExpression="SET #m = :m, step_s = :s, fitted_through = :t, "
+                "fitted_at = :a, n_points = :n ADD #v :one",
+                ExpressionAttributeNames={"#m": "model", "#v": "version"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":m": _pack(b.model),
+                        ":s": Decimal(repr(float(b.step_s))),
+                        ":t": b.fitted_through,
+                        ":a": b.fitted_at,
+                        ":n": int(b.model.get("n_points", 0)),
+                        ":one": 1,
+                    }
+                ),
+            )
+
+        if len(baselines) <= 1:
+            for b in baselines:
+                one(b)
+            return
+        with ThreadPoolExecutor(max_workers=min(_WORKERS, len(baselines))) as pool:
+            list(pool.map(one, baselines))
+
+    def get_baseline(self, series_id: str) -> StoredBaseline | None:
+        item = call(
+            "get_item",
+            TableName=self.table,
+            Key=to_item({"pk": _pk(series_id), "sk": "BASELINE"}),
+        ).get("Item")
+        return _baseline_of(from_item(item)) if item else None
+
+    def get_fit_info(self, series_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """{series id: (fitted_at, n_points)} of the series with a baseline (one BatchGetItem
+        per 100 series, the small attributes only)."""
+        ids = list(dict.fromkeys(series_ids))
+        found: dict[str, tuple[int, int]] = {}
+        for i in range(0, len(ids), 100):
+            keys = [to_item({"pk": _pk(sid), "sk": "BASELINE"}) for sid in ids[i : i + 100]]
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": keys,
+                    "ProjectionExpression": "pk, fitted_at, n_points",
+                }
+            }
+            for attempt in range(8):
+                answer = call("batch_get_item", RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table, []):
+                    values = from_item(item)
+                    found[values["pk"][2:]] = (
+                        int(values.get("fitted_at", 0)),
+                        int(values.get("n_points", 0)),
+                    )
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise TransientError("DynamoDB left keys unprocessed; retry", code="THROTTLED")
+        return found
+
+    def get_models(
+        self, series_ids: Sequence[str]
+    ) -> dict[str, tuple[StoredBaseline | None, DetectorState | None]]:
+        """The baseline and detector state of each series: one BatchGetItem per 50 series."""
+        ids = list(dict.fromkeys(series_ids))
+        found: dict[str, tuple[StoredBaseline | None, DetectorState | None]] = {
+            sid: (None, None) for sid in ids
+        }
+        for i in range(0, len(ids), 50):
+            keys = [
+                to_item({"pk": _pk(sid), "sk": sk})
+                for sid in ids[i : i + 50]
+                for sk in ("BASELINE", "STATE")
+            ]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in range(8):
+                answer = call("batch_get_item", RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table, []):
+                    values = from_item(item)
+                    sid = values["pk"][2:]
+                    b, s = found[sid]
+                    if values["sk"] == "BASELINE":
+                        found[sid] = (_baseline_of(values), s)
+                    else:
+                        found[sid] = (b, _state_of(values))
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise TransientError("DynamoDB left keys unprocessed; retry", code="THROTTLED")
+        return found
+
+    # ---- detector state ----------------------------------------------------------------------
+
+    def put_state(self, state: DetectorState) -> int:
+        """Write the state if it is still at `state.version` (0: none stored); the new version.
+        `Conflict` when another scorer wrote it meanwhile."""
+        item: dict[str, Any] = {
+            "pk": _pk(state.series_id),
+            "sk": "STATE",
+            "baseline_version": state.baseline_version,
+            "anchor": state.anchor,
+            "step_s": Decimal(repr(float(state.step_s))),
+            "grid_pos": state.grid_pos,
+            "last_ts": state.last_ts,
+            "in_band": state.in_band,
+            "version": state.version + 1,
+        }
+        if state.detector is not None:
+            item["detector"] = _pack(state.detector)
+        if state.alarm is not None:
+            item["alarm"] = json.dumps(state.alarm)
+        kwargs: dict[str, Any]
+        if state.version == 0:
+            kwargs = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            kwargs = {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": to_item({":v": state.version}),
+            }
+        try:
+            call("put_item", TableName=self.table, Item=to_item(item), **kwargs)
+        except ConditionFailed as failed:
+            raise Conflict(
+                f"the detector state of {state.series_id} changed", code="VERSION_CONFLICT"
+            ) from failed
+        return state.version + 1
+
+    # ---- settings ------------------------------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any] | None:
+        """{config (dict), version, updated_at, updated_by} or None."""
+        item = call("get_item", TableName=self.table, Key=to_item(CONFIG_KEY)).get("Item")
+        if not item:
+            return None
+        values = from_item(item)
+        return {
+            "config": json.loads(values["config"]),
+            "version": int(values["version"]),
+            "updated_at": values.get("updated_at"),
+            "updated_by": values.get("updated_by"),
+        }
+
+    def put_config(
+        self, config: dict[str, Any], expected_version: int, *, actor: str, now: datetime
+    ) -> dict[str, Any]:
+        record = {
+            "config": config,
+            "version": expected_version + 1,
+            "updated_at": iso(now),
+            "updated_by": actor,
+        }
+        kwargs: dict[str, Any]
+        if expected_version == 0:
+            kwargs = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            kwargs = {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": to_item({":v": expected_version}),
+            }
+        try:
+            call(
+                "put_item",
+                TableName=self.table,
+                Item=to_item({**CONFIG_KEY, **record, "config": json.dumps(config)}),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **kwargs,
+            )
+        except ConditionFailed as failed:
+            current = int(from_item(failed.item)["version"]) if failed.item else 0
+            raise Conflict(
+                f"the detector settings are at version {current}, not {expected_version}",
+                code="VERSION_CONFLICT",
+                details={"version": current},
+            ) from failed
+        return record
+
+    # ---- the refit's cursor ----------------------------------------------------------------------
+
+    def get_refit_cursor(self) -> str | None:
+        item = call("get_item", TableName=self.table, Key=to_item(CURSOR_KEY)).get("Item")
+        return str(from_item(item).get("next_token") or "") or None if item else None
+
+    def put_refit_cursor(self, next_token: str | None) -> None:
+        call(
+            "put_item",
+            TableName=self.table,
+            Item=to_item({**CURSOR_KEY, "next_token": next_token or None}),
+        )

@@ -1,0 +1,531 @@
+"""Baselines and anomaly detection in the platform: the scheduled refit, the baseline over a
+range, streaming scoring of accepted points (alarms through the alert pipeline) and the backtest.
+
+The maths lives in `omp.analytics` (baselines, detectors, nab, backtest); this module only reads
+and writes through ports. docs/baselines-and-anomalies.md, "In the platform", describes the
+flow and its guarantees.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from omp.analytics import backtest, baselines, nab
+from omp.analytics.detectors import DetectorSettings, PointScore, SeriesDetector
+from omp.domain import anomaly as a
+from omp.domain.detector_settings import DetectorConfig
+from omp.domain.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from omp.domain.ingest import IngestEnvelope
+from omp.domain.timeutil import iso
+
+if TYPE_CHECKING:
+    from omp.ports import BaselineStore, MetricStore
+    from omp.services.ingest import IngestQueue
+
+logger = logging.getLogger("omp.anomaly")
+Array = npt.NDArray[Any]
+
+# ---- refit ------------------------------------------------------------------------------------
+
+# The refit follows the backtest's policy (omp.analytics.backtest.RefitPolicy), so the platform
+# runs the detector the NAB figures were measured with: the last `history` points (4 weeks at
+# 5 minutes), refitted daily; a series whose baseline saw fewer points (a young series) is
+# refitted every run (hourly) until its history is full, so its season shows early.
+POLICY = backtest.RefitPolicy()
+HISTORY_S = 28 * 86_400  # history a refit reads (inside the 35-day retention)
+ACTIVE_S = 2 * 86_400  # a series written to within this is refitted
+MAX_FIT_POINTS = POLICY.history  # grid points per series
+MIN_FIT_POINTS = min(POLICY.first_fit, 300)  # fewer points: no baseline yet
+REFIT_EVERY_S = int(POLICY.refit_every_s) - 3_600  # an hour's slack for the hourly schedule
+YOUNG_REFIT_S = 3_000  # a young series' baseline is refitted once it is this old
+FIT_CHUNK = 200  # series per baselines.fit call (bounds memory: S x 12 candidates x T floats)
+PAGE_SIZE = 100  # series listed per page
+READERS = 8  # concurrent history reads
+
+
+@dataclass
+class RefitResult:
+    series: int = 0  # listed
+    not_due: int = 0  # fitted recently enough
+    fitted: int = 0
+    too_short: int = 0
+    pass_complete: bool = False
+    next_token: str | None = None
+
+
+def to_grid(
+    timestamps: Array, values: Array, max_points: int = MAX_FIT_POINTS
+) -> tuple[float, int, Array]:
+    """(step seconds, last timestamp, values on an equally spaced grid ending at the last point
+    with NaN for missing points). The step is the median gap, in whole seconds."""
+    ts = np.asarray(timestamps, dtype=np.float64)
+    step = float(max(1.0, round(baselines.step_seconds(ts))))
+    idx = np.rint((ts - ts[-1]) / step).astype(np.int64)  # <= 0
+    n = int(min(max_points, -int(idx.min()) + 1))
+    keep = idx > -n
+    grid = np.full(n, np.nan)
+    grid[n - 1 + idx[keep]] = np.asarray(values, dtype=np.float64)[keep]
+    return step, int(ts[-1]), grid
+
+
+def fit_series(
+    histories: Sequence[tuple[str, Array, Array]], now_s: int
+) -> tuple[list[a.StoredBaseline], int]:
+    """Fit every (series id, timestamps, values) with enough points, vectorised per group of
+    equal step and grid length; (baselines, series too short)."""
+    groups: dict[tuple[float, int], list[tuple[str, int, Array]]] = {}
+    short = 0
+    for sid, ts, vs in histories:
+        if len(ts) < MIN_FIT_POINTS:
+            short += 1
+            continue
+        step, last, grid = to_grid(ts, vs)
+        groups.setdefault((step, len(grid)), []).append((sid, last, grid))
+    out: list[a.StoredBaseline] = []
+    for (step, _), rows in groups.items():
+        for i in range(0, len(rows), FIT_CHUNK):
+            chunk = rows[i : i + FIT_CHUNK]
+            fitted = baselines.fit(np.vstack([g for _, _, g in chunk]), step)
+            out.extend(
+                a.StoredBaseline(sid, fitted.one(j), step, last, now_s)
+                for j, (sid, last, _) in enumerate(chunk)
+            )
+    return out, short
+
+
+def due(info: Mapping[str, tuple[int, int]], series_ids: Sequence[str], now_s: int) -> list[str]:
+    """The series to refit now, given {series id: (fitted_at, points the baseline saw)}: those
+    with no baseline, fitted over REFIT_EVERY_S ago, or young (fewer points than the history
+    holds) and fitted over YOUNG_REFIT_S ago."""
+    out = []
+    for sid in series_ids:
+        if sid not in info:
+            out.append(sid)
+            continue
+        fitted_at, n_points = info[sid]
+        age = now_s - fitted_at
+        if age >= REFIT_EVERY_S or (n_points < MAX_FIT_POINTS and age >= YOUNG_REFIT_S):
+            out.append(sid)
+    return out
+
+
+def refit(
+    metrics: MetricStore,
+    store: BaselineStore,
+    now_s: int,
+    time_left_s: Callable[[], float],
+    *,
+    reserve_s: float = 60.0,
+    page_size: int = PAGE_SIZE,
+) -> RefitResult:
+    """Refit the series active in the last ACTIVE_S, a page at a time, from where the last run
+    stopped; stops while `time_left_s()` is above `reserve_s` and saves its place (the next
+    scheduled run continues the pass)."""
+    result = RefitResult()
+    token = store.get_refit_cursor()
+    while True:
+        page = metrics.list_series(active_since=now_s - ACTIVE_S, limit=page_size, next_token=token)
+        listed = [r.series_id for r in page.items]
+        ids = due(store.get_fit_info(listed), listed, now_s) if listed else []
+        result.not_due += len(listed) - len(ids)
+
+        def read(sid: str) -> tuple[str, Array, Array]:
+            ts, vs = metrics.read(sid, now_s - HISTORY_S, now_s)
+            return sid, ts, vs
+
+        if len(ids) > 1:
+            with ThreadPoolExecutor(max_workers=min(READERS, len(ids))) as pool:
+                histories = list(pool.map(read, ids))
+        else:
+            histories = [read(sid) for sid in ids]
+        fitted, short = fit_series(histories, now_s)
+        store.put_baselines(fitted)
+        result.series += len(listed)
+        result.fitted += len(fitted)
+        result.too_short += short
+        token = page.next_token
+        if not token:
+            result.pass_complete = True
+            break
+        if time_left_s() < reserve_s:
+            break
+    result.next_token = token
+    store.put_refit_cursor(token)
+    return result
+
+
+# ---- the baseline over a range ----------------------------------------------------------------
+
+MAX_BASELINE_POINTS = 10_000
+
+
+def baseline_model(stored: a.StoredBaseline) -> baselines.Baseline:
+    """A one-series `Baseline` from its stored `Baseline.one(i)` dict."""
+    m = stored.model
+    season = [float(v) for v in m["season"]]
+    return baselines.Baseline(
+        period=np.array([int(m["period"])], dtype=np.int64),
+        multiplicative=np.array([bool(m["multiplicative"])]),
+        alpha=np.array([float(m["alpha"])]),
+        beta=np.array([float(m["beta"])]),
+        phi=np.array([float(m["phi"])]),
+        gamma=np.array([float(m["gamma"])]),
+        level=np.array([float(m["level"])]),
+        trend=np.array([float(m["trend"])]),
+        season=np.array([season or [0.0]], dtype=np.float64),
+        phase=np.array([int(m["phase"])], dtype=np.int64),
+        scale=np.array([float(m["scale"])]),
+        q_low=np.array([float(m["q_low"])]),
+        q_high=np.array([float(m["q_high"])]),
+        n_points=np.array([int(m["n_points"])], dtype=np.int64),
+    )
+
+
+def advanced(b: baselines.Baseline, k: int) -> baselines.Baseline:
+    """The model k steps after its last point with no data in between (the forecast state)."""
+    if k <= 0:
+        return b
+    phi = float(b.phi[0])
+    damp = float(k) if math.isclose(phi, 1.0) else phi * (1 - phi**k) / (1 - phi)
+    p = int(b.period[0])
+    return replace(
+        b,
+        level=b.level + damp * b.trend,
+        trend=b.trend * phi**k,
+        phase=np.array([(int(b.phase[0]) + k) % p if p else 0], dtype=np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class BandPoint:
+    timestamp: int
+    expected: float
+    lower: float
+    upper: float
+
+
+def baseline_range(
+    stored: a.StoredBaseline, start: int, end: int, max_points: int = MAX_BASELINE_POINTS
+) -> list[BandPoint]:
+    """Expected value and band at the baseline's grid times in [start, end] after its last
+    fitted point (a refit's state runs forward only)."""
+    step = stored.step_s
+    first = max(1, math.ceil((start - stored.fitted_through) / step))
+    last = math.floor((end - stored.fitted_through) / step)
+    if last < first:
+        return []
+    if last - first + 1 > max_points:
+        raise ValidationFailed(
+            f"the range holds {last - first + 1} baseline points; at most {max_points}",
+            code="QUERY_TOO_LARGE",
+        )
+    exp, lo, hi = baselines.band(baseline_model(stored), last)
+    return [
+        BandPoint(
+            round(stored.fitted_through + h * step),
+            float(exp[0, h - 1]),
+            float(lo[0, h - 1]),
+            float(hi[0, h - 1]),
+        )
+        for h in range(first, last + 1)
+    ]
+
+
+# ---- scoring ----------------------------------------------------------------------------------
+
+MAX_WRITE_ATTEMPTS = 3
+
+
+@dataclass
+class ScoreOutcome:
+    scored: int = 0  # points scored
+    skipped: int = 0  # points at or before the series' last scored point (replays, late points)
+    no_baseline: int = 0  # series without a baseline yet (not scored)
+    fired: int = 0
+    resolved: int = 0
+    conflicts: int = 0  # state writes retried after another scorer's write
+    failed: set[str] = field(default_factory=set)  # series whose state could not be written
+
+
+@dataclass
+class ScoringPorts:
+    baselines: BaselineStore
+    alerts: IngestQueue
+
+
+def _detector(
+    stored: a.StoredBaseline, state: a.DetectorState, settings: DetectorSettings
+) -> SeriesDetector:
+    """The series' detector, with the stored baseline loaded when it is newer than the one the
+    state holds (advanced past the points the detector has already seen)."""
+    det = (
+        SeriesDetector.from_dict(state.detector, settings)
+        if state.detector is not None
+        else SeriesDetector(settings)
+    )
+    if state.detector is None or state.baseline_version != stored.version:
+        k = 0
+        if state.last_ts is not None:
+            k = max(0, round((state.last_ts - stored.fitted_through) / stored.step_s))
+        det.load_baseline(advanced(baseline_model(stored), k), 0)
+        state.baseline_version = stored.version
+        state.anchor, state.step_s, state.grid_pos = stored.fitted_through, stored.step_s, k
+    return det
+
+
+def _feed(
+    det: SeriesDetector, state: a.DetectorState, period: int, ts: int, value: float
+) -> PointScore:
+    """Score one point on the baseline's grid; missing grid points advance the season (whole
+    cycles change nothing, so a long gap costs at most one cycle of steps)."""
+    idx = round((ts - state.anchor) / state.step_s)
+    gap = idx - state.grid_pos - 1
+    for _ in range(gap % period if period and gap > 0 else 0):
+        det.score(float(ts), math.nan)
+    state.grid_pos = max(idx, state.grid_pos + 1)
+    return det.score(float(ts), value)
+
+
+def score_series(
+    series: a.SeriesPoints,
+    stored: a.StoredBaseline,
+    state: a.DetectorState,
+    settings: DetectorSettings,
+) -> tuple[a.DetectorState, list[dict[str, Any]], int, int]:
+    """Score the series' new points against a copy of `state`: (new state, alarm payloads,
+    points scored, points skipped). Pure."""
+    state = replace(state, alarm=dict(state.alarm) if state.alarm else None)
+    det = _detector(stored, state, settings)
+    period = int(stored.model.get("period", 0))
+    threshold = settings.alarm_threshold
+    resolve_after = settings.min_duration
+    payloads: list[dict[str, Any]] = []
+    scored = skipped = 0
+    summary = {
+        "sensitivity": settings.sensitivity,
+        "direction": str(settings.direction),
+        "min_duration": settings.min_duration,
+    }
+    for ts, value in series.points:
+        if state.last_ts is not None and ts <= state.last_ts:
+            skipped += 1
+            continue
+        ps = _feed(det, state, period, ts, value)
+        state.last_ts = ts
+        scored += 1
+
+        def payload(status: str, detector: str, started: int) -> dict[str, Any]:
+            return a.alarm_payload(
+                status=status,
+                series=series,
+                detector=detector,
+                timestamp=ts,  # noqa: B023 - used at once
+                value=value,  # noqa: B023
+                expected=ps.expected,  # noqa: B023
+                lower=ps.lower,  # noqa: B023
+                upper=ps.upper,  # noqa: B023
+                score=ps.score,  # noqa: B023
+                threshold=threshold,
+                started_at=started,
+                settings=summary,
+            )
+
+        if state.alarm is None:
+            if ps.score >= threshold:
+                state.alarm = {
+                    "fingerprint": a.fingerprint(series.series_id, ps.detector),
+                    "detector": ps.detector,
+                    "started_at": ts,
+                }
+                state.in_band = 0
+                payloads.append(payload("firing", ps.detector, ts))
+            continue
+        in_band = not math.isnan(ps.lower) and ps.lower <= value <= ps.upper
+        state.in_band = state.in_band + 1 if in_band else 0
+        if state.in_band >= resolve_after:
+            alarm = state.alarm
+            payloads.append(payload("resolved", alarm["detector"], int(alarm["started_at"])))
+            state.alarm, state.in_band = None, 0
+    state.detector = det.to_dict()
+    return state, payloads, scored, skipped
+
+
+def _submit(alerts: IngestQueue, payloads: Sequence[dict[str, Any]], now: datetime) -> None:
+    for p in payloads:
+        raw = json.dumps(p, separators=(",", ":"))
+        alerts.submit(
+            IngestEnvelope(
+                source="anomaly",
+                received_at=iso(now),
+                principal=a.ANOMALY_PRINCIPAL,
+                request_id=f"{p['fingerprint']}@{p['timestamp']}:{p['status']}",
+                payload=p,
+            ),
+            raw.encode(),
+        )
+
+
+def score(
+    groups: Mapping[str, a.SeriesPoints],
+    config: DetectorConfig,
+    ports: ScoringPorts,
+    now: datetime,
+) -> ScoreOutcome:
+    """Score accepted points per series: one read of the baselines and states of all series
+    (one BatchGetItem per 50 series), each series' state written once, conditionally on its
+    version. Alarm signals are queued before the state is written: a crash in between repeats
+    them, and the pipeline's deduplication (same fingerprint and start) makes the repeat a
+    no-op. On a write conflict (another scorer wrote the state) the series is read again and
+    its points rescored from the newer state (the points that state already scored are
+    skipped); after MAX_WRITE_ATTEMPTS the series is reported failed (its messages retried)."""
+    out = ScoreOutcome()
+    models = ports.baselines.get_models(list(groups)) if groups else {}
+    for sid, series in groups.items():
+        stored, state = models.get(sid, (None, None))
+        settings = config.settings_for(series.name, series.dimensions)
+        for attempt in range(MAX_WRITE_ATTEMPTS):
+            if stored is None:
+                out.no_baseline += 1
+                break
+            current = state or a.DetectorState(series_id=sid)
+            new, payloads, scored, skipped = score_series(series, stored, current, settings)
+            if scored == 0:
+                out.skipped += skipped
+                break
+            _submit(ports.alerts, payloads, now)
+            try:
+                ports.baselines.put_state(new)
+            except Conflict:
+                out.conflicts += 1
+                logger.info("detector state of %s changed meanwhile: rescoring", sid)
+                stored, state = ports.baselines.get_models([sid])[sid]
+                if attempt == MAX_WRITE_ATTEMPTS - 1:
+                    out.failed.add(sid)
+                continue
+            out.scored += scored
+            out.skipped += skipped
+            out.fired += sum(p["status"] == "firing" for p in payloads)
+            out.resolved += sum(p["status"] == "resolved" for p in payloads)
+            break
+    return out
+
+
+# ---- backtest ---------------------------------------------------------------------------------
+
+MAX_BACKTEST_POINTS = 20_000
+MIN_BACKTEST_POINTS = 50
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    points: int
+    threshold: float
+    max_score: float
+    mean_score: float
+    alarms: list[dict[str, Any]]
+    nab: dict[str, dict[str, Any]]
+    suggested_sensitivity: float | None
+
+
+def _dt64(ts: int) -> np.datetime64:
+    return np.datetime64(ts, "s").astype("datetime64[us]")  # type: ignore[no-any-return]
+
+
+def run_backtest(
+    metrics: MetricStore,
+    series_id: str,
+    start: int,
+    end: int,
+    windows: Sequence[tuple[int, int]],
+    settings: DetectorSettings,
+    max_points: int = MAX_BACKTEST_POINTS,
+) -> BacktestResult:
+    """The platform's detector run causally over a stored range (omp.analytics.backtest: the
+    baseline refitted from the points seen so far), scored against the labelled windows with
+    the NAB rules, at the settings' alarm threshold and at the best threshold."""
+    ts, vs = metrics.read(series_id, start, end)
+    n = len(ts)
+    if n > max_points:
+        raise PayloadTooLarge(
+            f"the range holds {n} points; a backtest runs on at most {max_points}",
+            code="BACKTEST_TOO_LARGE",
+            details={"points": n, "max_points": max_points},
+        )
+    if n < MIN_BACKTEST_POINTS:
+        raise ValidationFailed(
+            f"the range holds {n} points; a backtest needs at least {MIN_BACKTEST_POINTS}",
+            code="BACKTEST_TOO_FEW_POINTS",
+            details={"points": n, "min_points": MIN_BACKTEST_POINTS},
+        )
+    epoch = np.asarray(ts, dtype=np.float64)
+    scores = backtest.run_series(epoch, np.asarray(vs, dtype=np.float64), settings)
+    values = [p.score for p in scores]
+    threshold = settings.alarm_threshold
+    alarms = [
+        {
+            "timestamp": _iso(int(ts[i])),
+            "value": float(vs[i]),
+            "expected": _num(p.expected),
+            "lower": _num(p.lower),
+            "upper": _num(p.upper),
+            "score": round(p.score, 4),
+            "detector": p.detector,
+        }
+        for i, p in enumerate(scores)
+        if p.score >= threshold
+    ]
+    stamps = np.array([_dt64(int(t)) for t in ts], dtype="datetime64[us]")
+    rows = nab.sweep_file(series_id, stamps, values, [(_dt64(s), _dt64(e)) for s, e in windows])
+    report: dict[str, dict[str, Any]] = {}
+    for name, cost in nab.PROFILES.items():
+        at = nab.score_corpus([rows], cost, name, threshold=threshold)
+        best = nab.score_corpus([rows], cost, name)
+        report[name] = {
+            "score": round(at.score, 2),
+            "detected_windows": at.files[0].detected_windows,
+            "windows": at.files[0].windows,
+            "false_positive_points": at.files[0].fp,
+            "best_score": round(best.score, 2),
+            "best_threshold": None if math.isinf(best.threshold) else round(best.threshold, 4),
+        }
+    best_t = report["standard"]["best_threshold"]
+    suggested = None
+    if best_t is not None:
+        suggested = round(min(1.0, max(0.01, (1.0 - best_t) / 0.6)), 3)
+    return BacktestResult(
+        points=n,
+        threshold=round(threshold, 4),
+        max_score=round(max(values), 4),
+        mean_score=round(float(np.mean(values)), 4),
+        alarms=alarms[:500],
+        nab=report,
+        suggested_sensitivity=suggested,
+    )
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _num(x: float) -> float | None:
+    return None if math.isnan(x) else round(float(x), 6)
+
+
+def require_baseline(store: BaselineStore, series_id: str) -> a.StoredBaseline:
+    stored = store.get_baseline(series_id)
+    if stored is None:
+        raise NotFound(
+            f"series {series_id} has no baseline yet (a refit needs {MIN_FIT_POINTS} points)",
+            code="BASELINE_NOT_FOUND",
+        )
+    return stored

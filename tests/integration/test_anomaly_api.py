@@ -1,0 +1,228 @@
+"""Baselines and anomaly detection end to end on moto: points in through POST /v1/metrics, the
+refit, the baseline route, scoring through the metric-points queue, the anomaly alarm through
+the alert consumer (and its resolve), the settings API and the backtest route."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import boto3
+import numpy as np
+import pytest
+
+from omp.adapters.memory import FixedClock
+from omp.domain import metrics as m
+from omp.runtime import container
+from tests import support
+from tests.support import call_api, invoke
+
+NOW = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
+T0 = int(NOW.timestamp())
+STEP = 60
+DIMS = {"service": "checkout"}
+SID = m.series_id("http.latency", DIMS)
+HISTORY_END = T0 - 10 * 3600  # the refit sees 600 points up to here
+
+
+@pytest.fixture
+def clock(platform):
+    fixed = FixedClock(NOW)
+    with container.override(clock=fixed):
+        yield fixed
+
+
+def _points(start, values):
+    return [
+        {"name": "http.latency", "dimensions": DIMS, "timestamp": start + i * STEP, "value": v}
+        for i, v in enumerate(values)
+    ]
+
+
+def _send(points):
+    status, body, _ = call_api("ingest-metrics", body={"points": points}, principal="key-a")
+    assert status == 200, body
+    return body
+
+
+def _drain(queue):
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=support.PREFIX + queue)["QueueUrl"]
+    records = []
+    while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for msg in got:
+            records.append({"messageId": msg["MessageId"], "body": msg["Body"]})
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+    return records
+
+
+def _score():
+    """Drain metric-points into score-metrics, then alert-ingest into process-alerts."""
+    records = _drain("metric-points")
+    for i in range(0, len(records), 10):
+        assert invoke("score-metrics", {"Records": records[i : i + 10]}) == {
+            "batchItemFailures": []
+        }
+    alerts = _drain("alert-ingest")
+    if alerts:
+        assert invoke("process-alerts", {"Records": alerts}) == {"batchItemFailures": []}
+    return alerts
+
+
+def _anomaly_alarms():
+    table = support.resolve("table", "monitoring")
+    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+    ids = sorted(
+        i["pk"]["S"][len("ALARM#") :]
+        for page in pages
+        for i in page["Items"]
+        if i["pk"]["S"].startswith("ALARM#") and i["sk"]["S"] == "A"
+    )
+    alarms = []
+    for alarm_id in ids:
+        status, body, _ = call_api("get-alarm", path_params={"alarm_id": alarm_id})
+        assert status == 200, body
+        if body["alarm"]["source"] == "anomaly":
+            alarms.append(body["alarm"])
+    return alarms
+
+
+def _refit():
+    event = json.loads((support.ROOT / "events" / "refit-baselines.json").read_text())
+    return invoke("refit-baselines", event)
+
+
+@pytest.fixture
+def fitted(clock):
+    rng = np.random.default_rng(11)
+    _send(_points(HISTORY_END - 599 * STEP, 100 + rng.normal(0, 1, 600)))
+    status, body, _ = call_api("get-metric-baseline", path_params={"series_id": SID})
+    assert status == 404 and body["error"]["code"] == "BASELINE_NOT_FOUND"
+    assert _score() == []  # no baseline yet: nothing scored, nothing raised
+    result = _refit()
+    assert result["fitted"] == 1 and result["pass_complete"] is True
+    return rng
+
+
+def test_the_refit_serves_the_baseline_over_a_range(fitted, clock):
+    fitted_clock = clock
+    status, body, _ = call_api(
+        "get-metric-baseline",
+        path_params={"series_id": SID},
+        query={"from": str(HISTORY_END), "to": str(HISTORY_END + 3600)},
+    )
+    assert status == 200, body
+    b = body["baseline"]
+    assert b["version"] == 1 and b["step_s"] == 60 and b["seasonality"] == "none"
+    assert len(b["points"]) == 60
+    first = b["points"][0]
+    assert first["timestamp"] == "2026-03-02T02:01:00.000Z"
+    assert first["lower"] < first["expected"] < first["upper"]
+    assert 95 < first["expected"] < 105
+    assert _refit()["not_due"] == 1  # fitted a moment ago
+    fitted_clock.advance(3_600)  # a young series (600 points) is refitted within the hour
+    assert _refit()["fitted"] == 1
+    status, again, _ = call_api("get-metric-baseline", path_params={"series_id": SID})
+    assert again["baseline"]["version"] == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "status", "code"),
+    [
+        ("ser_nope", None, 422, "INVALID_SERIES_ID"),
+        (
+            SID,
+            {"from": "2026-03-02T12:00:00Z", "to": "2026-03-02T11:00:00Z"},
+            422,
+            "INVALID_TIME_RANGE",
+        ),
+        (SID, {"from": str(T0), "to": str(T0 + 60 * 20_000)}, 422, "QUERY_TOO_LARGE"),
+    ],
+)
+def test_bad_baseline_queries_are_refused(fitted, path, query, status, code):
+    got, body, _ = call_api("get-metric-baseline", path_params={"series_id": path}, query=query)
+    assert (got, body["error"]["code"]) == (status, code)
+
+
+def test_a_spike_raises_an_anomaly_alarm_and_back_in_band_resolves_it(fitted):
+    rng = fitted
+    start = HISTORY_END + STEP
+    _send(_points(start, 100 + rng.normal(0, 1, 450)))
+    assert _score() == [] and _anomaly_alarms() == []
+
+    spike = _points(start + 450 * STEP, [100.0, 170.0, 172.0, 168.0])
+    _send(spike)
+    assert len(_score()) == 1
+    [alarm] = _anomaly_alarms()
+    assert alarm["status"] == "open"
+    assert alarm["labels"]["series_id"] == SID and alarm["labels"]["service"] == "checkout"
+    assert alarm["labels"]["metric"] == "http.latency"
+    notes = {
+        k[len("anomaly_") :]: v for k, v in alarm["labels"].items() if k.startswith("anomaly_")
+    }
+    assert notes["observed"] == "170" and float(notes["upper"]) < 170.0
+    assert float(notes["lower"]) < float(notes["expected"]) < float(notes["upper"])
+    assert float(notes["score"]) >= 0.7
+    assert "170 outside the expected band" in alarm["message"]
+
+    # a replayed batch (the sender retries) raises nothing again
+    _send(spike)
+    assert _score() == []
+    assert len(_anomaly_alarms()) == 1
+
+    _send(_points(start + 454 * STEP, [100.0, 100.3, 99.9]))
+    assert len(_score()) == 1
+    [alarm] = _anomaly_alarms()
+    assert alarm["status"] == "resolved"
+
+
+def test_detector_settings_are_versioned_and_validated(clock):
+    status, body, _ = call_api("get-detector-settings")
+    assert status == 200 and body["detector_config"]["version"] == 0
+    assert body["detector_config"]["default"]["sensitivity"] == 0.5
+    rules = [{"name": "http.*", "dimensions": {"service": "check*"}, "sensitivity": 0.8}]
+    status, body, _ = call_api("put-detector-settings", body={"version": 0, "rules": rules})
+    assert status == 200, body
+    assert body["detector_config"]["version"] == 1
+    assert body["detector_config"]["updated_by"] == "tester"
+    status, body, _ = call_api("put-detector-settings", body={"version": 0, "rules": []})
+    assert status == 409 and body["error"]["code"] == "VERSION_CONFLICT"
+    status, body, _ = call_api(
+        "put-detector-settings", body={"version": 1, "rules": [{"name": "x", "sensitivity": 2}]}
+    )
+    assert status == 422
+    status, body, _ = call_api("get-detector-settings")
+    assert body["detector_config"]["rules"][0]["sensitivity"] == 0.8
+    assert body["detector_config"]["version"] == 1
+
+
+def test_the_backtest_route_scores_a_stored_series_against_labelled_windows(fitted):
+    rng = fitted
+    values = 100 + rng.normal(0, 1, 400)
+    values[300:305] += 40
+    _send(_points(HISTORY_END + STEP, values))
+    labelled = {"from": "2026-03-02T06:55:00Z", "to": "2026-03-02T07:20:00Z"}
+    body = {
+        "series_id": SID,
+        "from": "2026-03-01T00:00:00Z",
+        "to": "2026-03-02T12:00:00Z",
+        "windows": [labelled],
+        "settings": {"sensitivity": 0.5},
+    }
+    status, answer, _ = call_api("backtest-detector", body=body)
+    assert status == 200, answer
+    bt = answer["backtest"]
+    assert bt["points"] == 1000 and bt["threshold"] == 0.7
+    assert bt["nab"]["standard"]["windows"] == 1
+    assert bt["nab"]["standard"]["detected_windows"] == 1
+    assert any(a["timestamp"] >= "2026-03-02T07:00:00Z" for a in bt["alarms"])
+
+    status, answer, _ = call_api("backtest-detector", body={**body, "series_id": "ser_" + "0" * 24})
+    assert status == 404 and answer["error"]["code"] == "SERIES_NOT_FOUND"
+    status, answer, _ = call_api(
+        "backtest-detector",
+        body={**body, "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"},
+    )
+    assert status == 422 and answer["error"]["code"] == "BACKTEST_TOO_FEW_POINTS"
+    status, answer, _ = call_api("backtest-detector", body={**body, "windows": [{"from": "x"}]})
+    assert status == 422
