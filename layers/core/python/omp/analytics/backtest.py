@@ -32,7 +32,7 @@ from omp.analytics.detectors import DetectorSettings, PointScore, SeriesDetector
 class RefitPolicy:
     first_fit: int = 300  # points before the first baseline fit; refits at 2x, 4x... until
     # the cadence below is reached (a young series gets its season as soon as it shows)
-    refit_every_s: float = 7 * 86_400  # the platform's refit cadence, in series time
+    refit_every_s: float = 86_400  # the platform's refit cadence (daily), in series time
     min_refit_points: int = 500
     history: int = 8_064  # points of history a refit reads (4 weeks at 5 minutes)
 
