@@ -226,3 +226,35 @@ def test_the_backtest_route_scores_a_stored_series_against_labelled_windows(fitt
     assert status == 422 and answer["error"]["code"] == "BACKTEST_TOO_FEW_POINTS"
     status, answer, _ = call_api("backtest-detector", body={**body, "windows": [{"from": "x"}]})
     assert status == 422
+
+
+def test_anomaly_is_not_a_webhook_source(clock):
+    body = json.loads((support.ROOT / "events" / "sources" / "anomaly_firing.json").read_text())
+    status, answer, _ = call_api(
+        "ingest-alerts",
+        path_params={"source": "anomaly"},
+        body=body,
+        principal="key:t",
+        roles="integration",
+    )
+    assert status == 404 and answer["error"]["code"] == "UNKNOWN_SOURCE"
+
+
+def test_ingest_answers_503_when_the_points_cannot_be_queued_for_scoring(clock):
+    from omp.domain.errors import TransientError
+
+    class Down:
+        def send(self, series):
+            raise TransientError("SQS is down", code="THROTTLED")
+
+    points = _points(HISTORY_END, [1.0, 2.0])
+    with container.override(metric_points_queue=Down()):
+        status, body, _ = call_api("ingest-metrics", body={"points": points}, principal="key-a")
+    assert status == 503 and body["error"]["code"] == "THROTTLED"
+    # the points were stored; the retry is accepted (an idempotent repeat) and queued
+    assert _send(points)["accepted"] == 2
+    [record] = _drain("metric-points")
+    assert json.loads(record["body"])["series"][0]["points"] == [
+        [HISTORY_END, 1.0],
+        [HISTORY_END + 60, 2.0],
+    ]
