@@ -1,7 +1,6 @@
 """The history hash chain: sealing, verification, the first broken link, speed."""
 
 import copy
-import time
 
 from omp.domain.cmdb.history import GENESIS, HistoryRecord, seal, verify
 
@@ -66,10 +65,8 @@ def test_a_record_of_another_ci_is_refused():
     assert verify("ci_1", records).first_broken.version == 3
 
 
-def test_ten_thousand_versions_verify_in_under_a_second():
+def test_a_ten_thousand_version_chain_verifies():
+    # Its speed (target: under 1 s) is measured in bench.cmdb_graph, not asserted here.
     records = chain(10_000)
-    started = time.perf_counter()
     result = verify("ci_1", records)
-    elapsed = time.perf_counter() - started
     assert result.valid and result.versions == 10_000
-    assert elapsed < 1.0, elapsed
