@@ -315,7 +315,9 @@ FUNCTIONS: tuple[Function, ...] = (
         service="monitoring",
         handler="monitoring/get_incident",
         trigger=HttpRoute("GET", "/v1/incidents/{incident_id}", "incidents:read"),
-        tables={"monitoring": "read"},
+        # cmdb + graph: affected_services, the CMDB impact of the incident's CIs (on read)
+        tables={"monitoring": "read", "cmdb": "read"},
+        graph=True,
     ),
     Function(
         name="list-incidents",
@@ -364,9 +366,11 @@ FUNCTIONS: tuple[Function, ...] = (
         service="monitoring",
         handler="monitoring/process_alerts",
         trigger=QueueTrigger("alert-ingest", batch_size=10, max_batching_window_s=1),
-        tables={"monitoring": "write"},
+        # cmdb + graph: the topology rule resolves alarms to CIs and walks k hops (lazily)
+        tables={"monitoring": "write", "cmdb": "read"},
         buses=_ALARM_EVENTS,
         buckets={"ingest": "read"},
+        graph=True,
         timeout_s=60,  # under the alert-ingest queue's 120 s visibility timeout
     ),
     Function(
@@ -465,6 +469,21 @@ FUNCTIONS: tuple[Function, ...] = (
         tables={"monitoring": "write"},
         buses=_ALARM_EVENTS,
         timeout_s=60,
+    ),
+    # ---- monitoring: alerting settings (flapping, correlation, incidents), CMDB topology -------
+    Function(
+        name="get-alerting-config",
+        service="monitoring",
+        handler="monitoring/get_alerting_config",
+        trigger=HttpRoute("GET", "/v1/alerting-config", "alerting:read"),
+        tables={"monitoring": "read"},
+    ),
+    Function(
+        name="put-alerting-config",
+        service="monitoring",
+        handler="monitoring/put_alerting_config",
+        trigger=HttpRoute("PUT", "/v1/alerting-config", "alerting:write"),
+        tables={"monitoring": "write"},
     ),
     # ---- monitoring: silences, maintenance windows, inhibition rules --------------------------
     # (process-alerts reads them through its monitoring-table access; no new grant needed)

@@ -103,13 +103,14 @@ def test_alertmanager_create_replay_repeat_resolve(pipeline_env):
     assert set(calls.names) == {"GetItem"}
     assert len(alarms(*AM_WINDOW)) == 2
 
-    # a repeat of the disk alert: the read that decides, then exactly ONE write
+    # a repeat of the disk alert: the batch's alerting settings (one read per batch), the
+    # read that decides, then exactly ONE write
     repeat = copy.deepcopy(webhook)
     repeat["alerts"] = [repeat["alerts"][0]]
     repeat["alerts"][0]["startsAt"] = "2024-05-06T10:16:30Z"
     calls.names.clear()
     assert consume(sqs_event(envelope("alertmanager", repeat))) == {"batchItemFailures": []}
-    assert calls.names == ["GetItem", "UpdateItem"]
+    assert calls.names == ["GetItem", "GetItem", "UpdateItem"]
     state = boto3.client("dynamodb").get_item(
         TableName=ENV["OMP_TABLE_MONITORING"],
         Key={"pk": {"S": "ALERT#alertmanager#8f4b3c2a1d0e9f87"}, "sk": {"S": "S"}},

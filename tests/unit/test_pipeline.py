@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from omp.adapters.dynamo_alerting_config import MemoryAlertingConfigStore
 from omp.adapters.memory import (
     FixedClock,
     MemoryAlarmRepository,
@@ -347,6 +348,7 @@ def test_a_poison_record_fails_alone_with_its_reason_in_the_log(ports, caplog, b
         "silences": MemorySilenceStore(),
         "maintenance_windows": MemoryMaintenanceWindowStore(),
         "inhibition_rules": MemoryInhibitionRuleStore(),
+        "alerting_configs": MemoryAlertingConfigStore(),  # none stored: the defaults
     }
     with caplog.at_level(logging.INFO), container.override(**overrides):
         result = handler.lambda_handler(event, None)

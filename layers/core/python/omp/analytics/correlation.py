@@ -2,8 +2,9 @@
 
 A rule set is evaluated in order; the first rule that applies decides (`correlate`):
 
-- `TopologyRule`: the alarm's resource is related within `k` hops (through `TopologyPort`, the
-  CMDB graph) to a resource of an active incident that had an alarm within `window`: JOIN it.
+- `TopologyRule`: the alarm's CI (or resource) is related within `k` hops (through
+  `TopologyPort`, the CMDB graph) to a CI or resource of an active incident that had an alarm
+  within `window`: JOIN it.
 - `LabelGroupRule`: alarms with equal values of the `by` labels, each within `window` of the
   group's previous alarm (a sliding window, as long as the group's incident is active), form
   one group, like Alertmanager's `group_by` and Keep's correlation rules. With
@@ -38,8 +39,8 @@ DEFAULT_HOPS = 2
 
 
 class TopologyPort(Protocol):
-    """The CI graph, as correlation needs it (the CMDB's Neptune/gremlite adapter implements
-    it later)."""
+    """The CI graph, as correlation needs it: `omp.adapters.cmdb_topology.CmdbTopology` over
+    the CMDB (Neptune / gremlite), `MemoryTopology` in tests and benchmarks."""
 
     def neighbours(self, resource: str, k: int) -> set[str]:
         """Every resource within `k` hops of `resource` (either direction), itself excluded."""
@@ -56,6 +57,14 @@ class AlarmFacts:
     name: str = ""
     resource: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    # The CMDB CI its resource names (None: not resolved, or no CMDB). Groups index it next to
+    # the resource, so `TopologyRule` finds an incident by the CIs near another alarm's CI.
+    ci_id: str | None = None
+
+    @property
+    def resources(self) -> frozenset[str]:
+        """What a group indexes this alarm by: its resource and its CI."""
+        return frozenset(r for r in (self.resource, self.ci_id) if r)
 
     def member(self) -> IncidentAlarm:
         return IncidentAlarm(
@@ -135,7 +144,7 @@ def incident_id_for(group_key: str, first_at: datetime) -> str:
 
 
 def _grow(group: Group, alarm: AlarmFacts) -> Group:
-    resources = group.resources | {alarm.resource} if alarm.resource else group.resources
+    resources = group.resources | alarm.resources
     return replace(
         group, last_at=max(group.last_at, alarm.at), size=group.size + 1, resources=resources
     )
@@ -228,7 +237,7 @@ class LabelGroupRule:
                 first_at=alarm.at,
                 last_at=alarm.at,
                 size=1,
-                resources=frozenset({alarm.resource}) if alarm.resource else frozenset(),
+                resources=alarm.resources,
                 pending=(entry,),
             )
         ready = self._ready(held, now)
@@ -251,8 +260,9 @@ class LabelGroupRule:
 
 @dataclass(frozen=True)
 class TopologyRule:
-    """Join the active incident that holds a resource within `k` hops of the alarm's resource
-    and had an alarm within `window`; the most recently active one when several do."""
+    """Join the active incident that holds a CI (or resource) within `k` hops of the alarm's
+    CI (its resource where it has none) and had an alarm within `window`; the most recently
+    active one when several do."""
 
     name: str
     topology: TopologyPort
@@ -262,9 +272,10 @@ class TopologyRule:
     def evaluate(
         self, alarm: AlarmFacts, view: GroupView, now: datetime
     ) -> CorrelationDecision | None:
-        if alarm.resource is None:
+        origin = alarm.ci_id or alarm.resource
+        if origin is None:
             return None
-        near = self.topology.neighbours(alarm.resource, self.k) | {alarm.resource}
+        near = self.topology.neighbours(origin, self.k) | alarm.resources
         best: Group | None = None
         for resource in near:
             for group in view.groups_with_resource(resource):
@@ -294,7 +305,7 @@ def correlate(
         first_at=alarm.at,
         last_at=alarm.at,
         size=1,
-        resources=frozenset({alarm.resource}) if alarm.resource else frozenset(),
+        resources=alarm.resources,
         pending=(Pending(alarm.alarm_id, alarm.at, alarm.member()),),
     )
     return _open(FALLBACK_RULE, group, "no rule applies")

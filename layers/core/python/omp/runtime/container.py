@@ -109,14 +109,37 @@ def pipeline_ports() -> Any:
 
 
 def pipeline_config() -> Any:
-    """Dedup, incident and correlation policy (the defaults until settings carry them), and a
-    fresh suppression (silences, windows, inhibition): call once per invocation, its reads are
-    cached for the batch."""
-    from omp.services.pipeline import PipelineConfig
+    """Dedup, incident and correlation policy from the stored alerting settings (one read; the
+    code defaults when none are stored), a fresh suppression (silences, windows, inhibition)
+    and, where the function may read the CMDB, the topology rule over it: call once per
+    invocation, its reads are cached for the batch."""
+    from omp.services import alerting_config
 
     if "pipeline_config" in _overrides:
         return _overrides["pipeline_config"]
-    return PipelineConfig(suppression=suppression())
+    settings = alerting_config.load(alerting_configs())
+    topology = cmdb_topology()
+    return alerting_config.pipeline_config(
+        settings, suppression=suppression(), topology=topology, resources=topology
+    )
+
+
+def alerting_configs() -> Any:
+    from omp.adapters.dynamo_alerting_config import DynamoAlertingConfigStore
+
+    return _build("alerting_configs", "OMP_TABLE_MONITORING", DynamoAlertingConfigStore)
+
+
+def cmdb_topology() -> Any:
+    """The CMDB as correlation sees it, new per batch (its caches are the batch's); None where
+    the function has no CMDB table. The graph is connected on first use only."""
+    if "cmdb_topology" in _overrides:
+        return _overrides["cmdb_topology"]
+    if not env.get("OMP_TABLE_CMDB"):
+        return None
+    from omp.adapters.cmdb_topology import CmdbTopology
+
+    return CmdbTopology(cis=cis, graph=graph)
 
 
 def silences() -> Any:

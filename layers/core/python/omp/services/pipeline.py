@@ -107,6 +107,14 @@ class _NoSuppression:
 
 NO_SUPPRESSION: Suppression = _NoSuppression()
 
+
+class ResourceResolver(Protocol):
+    """The CMDB CI a new alarm is about (its resource, or labels such as `instance`), for the
+    topology rule; None when no CI matches. `omp.adapters.cmdb_topology` implements it."""
+
+    def ci_of(self, resource: str | None, labels: dict[str, str]) -> str | None: ...
+
+
 # Without configuration: alarms with the same `service` label correlate, else those with the
 # same `alertname` (Alertmanager's default grouping), within the default 30-minute window;
 # anything else opens an incident of its own.
@@ -134,6 +142,8 @@ class PipelineConfig:
     incident: IncidentPolicy = field(default_factory=IncidentPolicy)
     rules: tuple[Rule, ...] = DEFAULT_RULES
     suppression: Suppression = NO_SUPPRESSION
+    # Set with a TopologyRule among `rules`: new alarms are resolved to their CI first.
+    resources: ResourceResolver | None = None
 
 
 @dataclass(frozen=True)
@@ -358,14 +368,17 @@ def _alarm_event(alarm: Alarm, actor: str, decision: Decision, state: AlertState
 # ---- correlation and incidents --------------------------------------------------------------
 
 
-def _facts(signal: Signal, alarm_id: str) -> AlarmFacts:
+def _facts(signal: Signal, alarm_id: str, config: PipelineConfig) -> AlarmFacts:
+    labels = dict(signal.labels)
+    ci_id = config.resources.ci_of(signal.resource, labels) if config.resources else None
     return AlarmFacts(
         alarm_id=alarm_id,
         at=signal.observed_at,
         severity=Severity(signal.severity.value),
         name=signal.name,
         resource=signal.resource,
-        labels=dict(signal.labels),
+        labels=labels,
+        ci_id=ci_id,
     )
 
 
@@ -394,7 +407,7 @@ def _correlate(
 ) -> None:
     """Join, open or hold, as the rules decide. A join to an incident that resolved in the
     meantime closes the stale group and correlates again (once)."""
-    facts = _facts(signal, alarm_id)
+    facts = _facts(signal, alarm_id, config)
     for _ in range(MAX_ATTEMPTS):
         decision = correlation.correlate(facts, config.rules, ports.groups, now)
         if decision.outcome is Outcome.JOIN and not _joinable(decision, ports):
