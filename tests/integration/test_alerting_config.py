@@ -173,3 +173,15 @@ def test_flapping_settings_reach_the_pipeline(platform):
     (alarm,) = body["alarms"]
     _, timeline, _ = call_api("get-alarm-timeline", path_params={"alarm_id": alarm["id"]})
     assert "flapping_started" in [e["kind"] for e in timeline["timeline"]], timeline
+
+
+def test_the_sweep_reads_the_settings_and_opens_groups_of_a_removed_rule(platform):
+    held = {"name": "svc", "by": ["service"], "open_after_alarms": 5}
+    assert put({"correlation": {"groups": [held]}}, 0)[0] == 200
+    ingest(alert("a", "2026-03-10T12:00:00Z"))
+    assert incidents() == []
+    assert invoke("sweep-alerts", {})["opened"] == 0  # held by the rule
+    assert put({"correlation": {"groups": []}}, 1)[0] == 200
+    assert invoke("sweep-alerts", {})["opened"] == 1  # the rule is gone: opened, not lost
+    (incident,) = incidents()
+    assert incident["rule"] == "svc"

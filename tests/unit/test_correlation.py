@@ -253,3 +253,15 @@ def test_label_rule_validation():
         LabelGroupRule(name="x", by=())
     with pytest.raises(ValueError):
         LabelGroupRule(name="x", by=("a",), open_after_alarms=0)
+
+
+def test_a_pending_group_whose_rule_was_removed_opens_on_the_next_tick():
+    held = LabelGroupRule(name="svc", by=("service",), open_after_alarms=3)
+    store = MemoryGroupStore()
+    feed([facts(1, 0, service="api"), facts(2, 1, service="api")], [held], store)
+    assert correlation.tick(store.pending(), [held], at(2)) == []
+    # the settings no longer have `svc`: nothing else would open the group
+    other = LabelGroupRule(name="team", by=("team",))
+    (decision,) = correlation.tick(store.pending(), [other], at(2))
+    assert decision.outcome is Outcome.OPEN and len(decision.alarms) == 2
+    assert decision.rule == "svc"

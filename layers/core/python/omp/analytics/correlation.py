@@ -314,12 +314,19 @@ def correlate(
 def tick(
     groups: Iterable[Group], rules: Sequence[Rule], now: datetime
 ) -> list[CorrelationDecision]:
-    """Open every pending group whose persist threshold (`open_after`) has been reached."""
+    """Open every pending group whose persist threshold (`open_after`) has been reached, and
+    every pending group whose rule is no longer configured (the alerting settings dropped or
+    renamed it): nothing else would ever open it, and its alarms must not stay unseen."""
     by_name = {r.name: r for r in rules if isinstance(r, LabelGroupRule)}
     decisions = []
     for group in groups:
         rule = by_name.get(group.rule)
-        decision = rule.due(group, now) if rule is not None else None
+        if rule is not None:
+            decision = rule.due(group, now)
+        elif group.is_pending and group.pending:
+            decision = _open(group.rule, group, "its rule is no longer configured")
+        else:
+            decision = None
         if decision is not None:
             decisions.append(decision)
     return decisions
