@@ -162,3 +162,45 @@ def test_the_handler_import_and_a_config_build_do_not_import_gremlin():
     )
     env = {"PYTHONPATH": f"{ROOT}/layers/core/python:{ROOT}", "PATH": "/usr/bin:/bin"}
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+
+
+def test_a_graph_that_cannot_connect_means_no_topology_not_a_failed_alert():
+    from omp.api.incident_impact import affected_services
+    from omp.domain.alarms import Severity
+    from omp.domain.incidents import IncidentAlarm, open_incident
+
+    class Found(_Repo):
+        def find_by_key(self, type_name, key):
+            from omp.domain.cmdb.cis import Ci
+
+            return Ci.model_validate(
+                {
+                    "id": "ci_01KKBSWHG0KCZ7Y3W8V6P5R4QT",
+                    "type": "service",
+                    "name": key,
+                    "natural_key": key,
+                    "status": "active",
+                    "attributes": {},
+                    "sources": ["api"],
+                    "created_at": "2026-03-10T12:00:00Z",
+                    "updated_at": "2026-03-10T12:00:00Z",
+                    "version": 1,
+                }
+            )
+
+    def unreachable():
+        raise OSError("no route to the graph")
+
+    topo = CmdbTopology(cis=Found, graph=unreachable)
+    ci_id = topo.ci_of("checkout", {})
+    assert ci_id == "ci_01KKBSWHG0KCZ7Y3W8V6P5R4QT"
+    assert topo.neighbours(ci_id, 2) == set()
+    incident = open_incident(
+        incident_id="inc_01KKBSWHG0KCZ7Y3W8V6P5R4QT",
+        group_key="g",
+        alarms=(IncidentAlarm("alm_1", Severity.WARNING, "checkout", "x"),),
+        now=NOW,
+        rule="alone",
+    )
+    assert affected_services(incident, topo) is None
+    assert affected_services(incident, None) is None

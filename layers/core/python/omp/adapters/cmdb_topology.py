@@ -117,8 +117,9 @@ class CmdbTopology:
 
         try:
             found = walk(self._g().hop, ci_id, out_types=None, in_types=None, depth=k)
-        except DomainError as exc:
-            logger.warning("graph walk from %s failed (%s): no topology", ci_id, exc.code)
+        except Exception as exc:  # GRAPH_UNAVAILABLE, or the driver failing to connect at all
+            code = exc.code if isinstance(exc, DomainError) else type(exc).__name__
+            logger.warning("graph walk from %s failed (%s): no topology", ci_id, code)
             return set()
         return set(found.depth) - {ci_id}
 

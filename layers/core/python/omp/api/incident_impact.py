@@ -56,6 +56,7 @@ def affected_services(incident: Incident, topology: Any) -> list[dict[str, Any]]
             return []
         found: list[dict[str, Any]] = topology.affected_services(ci_ids, IMPACT_DEPTH)
         return found
-    except DomainError as exc:  # GRAPH_UNAVAILABLE and the like
-        logger.warning("affected services of %s unavailable: %s", incident.id, exc.code)
+    except Exception as exc:  # GRAPH_UNAVAILABLE, or the driver failing to connect at all
+        code = exc.code if isinstance(exc, DomainError) else type(exc).__name__
+        logger.warning("affected services of %s unavailable: %s", incident.id, code)
         return None
