@@ -25,6 +25,7 @@ from typing import Any
 
 from omp.adapters.dynamo import ConditionFailed, call, from_item, list_newest_first, to_item
 from omp.adapters.dynamo_alerting import ts
+from omp.adapters.dynamo_documents import VersionedDocument
 from omp.domain.errors import BadRequest, Conflict, NotFound
 from omp.domain.notifications import (
     Escalation,
@@ -53,59 +54,9 @@ def _dt(value: Any) -> datetime:
 # ---- configuration --------------------------------------------------------------------------
 
 
-class DynamoNotificationConfigStore:
+class DynamoNotificationConfigStore(VersionedDocument):
     def __init__(self, table: str) -> None:
-        self.table = table
-
-    def get(self) -> dict[str, Any] | None:
-        """{config (dict), version, updated_at, updated_by} or None."""
-        item = call(
-            "get_item", TableName=self.table, Key=to_item({"pk": CONFIG_PK, "sk": "C"})
-        ).get("Item")
-        if not item:
-            return None
-        values = from_item(item)
-        return {
-            "config": json.loads(values["config"]),
-            "version": int(values["version"]),
-            "updated_at": values["updated_at"],
-            "updated_by": values["updated_by"],
-        }
-
-    def put(
-        self, config: dict[str, Any], expected_version: int, *, actor: str, now: datetime
-    ) -> dict[str, Any]:
-        """One conditional write: no item when `expected_version` is 0, else that version."""
-        record = {
-            "config": config,
-            "version": expected_version + 1,
-            "updated_at": ts(now),
-            "updated_by": actor,
-        }
-        item = {"pk": CONFIG_PK, "sk": "C", **record, "config": json.dumps(config)}
-        kwargs: dict[str, Any] = {}
-        if expected_version == 0:
-            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            kwargs["ConditionExpression"] = "#version = :v"
-            kwargs["ExpressionAttributeNames"] = {"#version": "version"}
-            kwargs["ExpressionAttributeValues"] = to_item({":v": expected_version})
-        try:
-            call(
-                "put_item",
-                TableName=self.table,
-                Item=to_item(item),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **kwargs,
-            )
-        except ConditionFailed as failed:
-            current = int(from_item(failed.item)["version"]) if failed.item else 0
-            raise Conflict(
-                f"the notification configuration is at version {current}, not {expected_version}",
-                code="VERSION_CONFLICT",
-                details={"version": current},
-            ) from failed
-        return record
+        super().__init__(table, {"pk": CONFIG_PK, "sk": "C"}, "the notification configuration")
 
 
 # ---- aggregation groups ---------------------------------------------------------------------
@@ -362,9 +313,7 @@ class DynamoNotificationGroupStore:
         )
         return expected_version + 1
 
-    def drop_resolved(
-        self, group_id: str, alerts: tuple[NotifyAlert, ...], now: datetime
-    ) -> None:
+    def drop_resolved(self, group_id: str, alerts: tuple[NotifyAlert, ...], now: datetime) -> None:
         """Resolved alerts that have not changed since they were read leave the group. They stay
         as tombstones for a while (TTL) so that a late, older event of the same alarm (an SQS
         redelivery) cannot bring it back."""
