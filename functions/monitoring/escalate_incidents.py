@@ -2,11 +2,10 @@
 next level of their policy; acknowledged or resolved ones stop."""
 
 import logging
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from omp.runtime import container
+from omp.runtime import container, deadline
 from omp.services import notifications
 
 logger = logging.getLogger("omp.escalate_incidents")
@@ -17,18 +16,12 @@ logger = logging.getLogger("omp.escalate_incidents")
 RESERVE_MS = 20_000
 
 
-def _time_left(context: Any) -> Callable[[], bool]:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return lambda: True
-    reserve = min(RESERVE_MS, 0.4 * remaining())
-    return lambda: bool(remaining() > reserve)
-
-
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ports = container.notify_ports()
     summary = notifications.escalate_due(
-        ports, notifications.load_config(ports.configs), time_left=_time_left(context)
+        ports,
+        notifications.load_config(ports.configs),
+        time_left=deadline.time_left(context, RESERVE_MS),
     )
     logger.info("escalation: %s", asdict(summary))
     return asdict(summary)
