@@ -3,71 +3,22 @@ as JSON, `version`, `updated_at`, `updated_by` (one item, like the notification 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from omp.adapters.dynamo import ConditionFailed, call, from_item, to_item
-from omp.adapters.dynamo_alerting import ts
+from omp.adapters.dynamo_documents import VersionedDocument
 from omp.domain.errors import Conflict
+from omp.domain.timeutil import iso
 
 CONFIG_PK = "ALERTING_CONFIG"
 
 
-class DynamoAlertingConfigStore:
+class DynamoAlertingConfigStore(VersionedDocument):
+    """get: one eventually consistent GetItem (once per batch); put: one conditional PutItem
+    on the version read (409 VERSION_CONFLICT)."""
+
     def __init__(self, table: str) -> None:
-        self.table = table
-
-    def get(self) -> dict[str, Any] | None:
-        """{config (dict), version, updated_at, updated_by} or None. An eventually consistent
-        read (half the cost, once per batch): a PUT reaches batches within about a second."""
-        item = call(
-            "get_item", TableName=self.table, Key=to_item({"pk": CONFIG_PK, "sk": "C"})
-        ).get("Item")
-        if not item:
-            return None
-        values = from_item(item)
-        return {
-            "config": json.loads(values["config"]),
-            "version": int(values["version"]),
-            "updated_at": values["updated_at"],
-            "updated_by": values["updated_by"],
-        }
-
-    def put(
-        self, config: dict[str, Any], expected_version: int, *, actor: str, now: datetime
-    ) -> dict[str, Any]:
-        """One conditional write: no item when `expected_version` is 0, else that version."""
-        record = {
-            "config": config,
-            "version": expected_version + 1,
-            "updated_at": ts(now),
-            "updated_by": actor,
-        }
-        item = {"pk": CONFIG_PK, "sk": "C", **record, "config": json.dumps(config)}
-        kwargs: dict[str, Any] = {}
-        if expected_version == 0:
-            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            kwargs["ConditionExpression"] = "#version = :v"
-            kwargs["ExpressionAttributeNames"] = {"#version": "version"}
-            kwargs["ExpressionAttributeValues"] = to_item({":v": expected_version})
-        try:
-            call(
-                "put_item",
-                TableName=self.table,
-                Item=to_item(item),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **kwargs,
-            )
-        except ConditionFailed as failed:
-            current = int(from_item(failed.item)["version"]) if failed.item else 0
-            raise Conflict(
-                f"the alerting configuration is at version {current}, not {expected_version}",
-                code="VERSION_CONFLICT",
-                details={"version": current},
-            ) from failed
-        return record
+        super().__init__(table, {"pk": CONFIG_PK, "sk": "C"}, "the alerting configuration")
 
 
 class MemoryAlertingConfigStore:
@@ -94,7 +45,7 @@ class MemoryAlertingConfigStore:
         self.stored = {
             "config": config,
             "version": expected_version + 1,
-            "updated_at": ts(now),
+            "updated_at": iso(now),
             "updated_by": actor,
         }
         return dict(self.stored)
