@@ -29,7 +29,7 @@ def test_no_server_errors(local_server: LocalServer, tmp_path: Path) -> None:
         "--phases",
         "examples,fuzzing",  # the coverage phase adds ~900 requests and a minute
         "--max-examples",
-        "60",
+        "15",  # x 73 operations: about 1,500 requests, 2-4 minutes on 2 shared cores
         "--seed",
         "20260101",
         "--workers",
@@ -45,7 +45,7 @@ def test_no_server_errors(local_server: LocalServer, tmp_path: Path) -> None:
         str(har),
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=tmp_path, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=480, cwd=tmp_path, env=env)
     output = proc.stdout + proc.stderr
     entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
     statuses = [e["response"]["status"] for e in entries]
