@@ -6,10 +6,11 @@ the saved cursor. See omp.services.anomaly.refit."""
 import logging
 from typing import Any
 
-from omp.runtime import container
+from omp.runtime import container, deadline
 from omp.services import anomaly
 
 logger = logging.getLogger("omp.refit_baselines")
+RESERVE_MS = 60_000  # a page (reads, fit, writes) takes well under this
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -18,7 +19,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         container.metric_store(),
         container.baseline_store(),
         now_s,
-        lambda: context.get_remaining_time_in_millis() / 1000.0,
+        deadline.time_left(context, RESERVE_MS),
     )
     logger.info(
         "refit: %d series, %d not due, %d fitted, %d too short, pass complete: %s",

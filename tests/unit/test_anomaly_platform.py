@@ -264,19 +264,19 @@ class FakeAlerts:
 def test_refit_pages_through_the_series_and_continues_where_it_stopped():
     series = {f"ser_{i:024x}": _history(300, T0, seed=i) for i in range(5)}
     metrics, store = FakeMetrics(series), FakeStore()
-    first = anomaly.refit(metrics, store, T0, lambda: 10.0, reserve_s=60.0, page_size=2)
+    first = anomaly.refit(metrics, store, T0, lambda: False, page_size=2)
     # out of time after the first page: its place is saved
     assert (first.series, first.fitted, first.pass_complete) == (2, 2, False)
     assert store.cursor == "2"
-    second = anomaly.refit(metrics, store, T0, lambda: 900.0, reserve_s=60.0, page_size=2)
+    second = anomaly.refit(metrics, store, T0, lambda: True, page_size=2)
     assert (second.series, second.pass_complete) == (3, True) and store.cursor is None
     assert sorted(store.baselines) == sorted(series)
     assert all(b.version == 1 for b in store.baselines.values())
-    again = anomaly.refit(metrics, store, T0 + 60, lambda: 900.0, page_size=10)
+    again = anomaly.refit(metrics, store, T0 + 60, lambda: True, page_size=10)
     assert (again.not_due, again.fitted) == (5, 0)
     # young baselines (fewer points than the history holds) are refitted within the hour
     later = T0 + anomaly.YOUNG_REFIT_S
-    assert anomaly.refit(metrics, store, later, lambda: 900.0, page_size=10).fitted == 5
+    assert anomaly.refit(metrics, store, later, lambda: True, page_size=10).fitted == 5
     assert all(b.version == 2 and b.fitted_at == later for b in store.baselines.values())
 
 

@@ -22,9 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 from omp.adapters.dynamo import ConditionFailed, call, from_item, to_item
+from omp.adapters.dynamo_documents import VersionedDocument
 from omp.domain.anomaly import DetectorState, StoredBaseline
 from omp.domain.errors import Conflict, TransientError
-from omp.domain.timeutil import iso
 
 CONFIG_KEY = {"pk": "DETECTORS", "sk": "CONFIG"}
 CURSOR_KEY = {"pk": "REFIT", "sk": "CURSOR"}
@@ -73,6 +73,7 @@ def _state_of(values: dict[str, Any]) -> DetectorState:
 class DynamoBaselineStore:
     def __init__(self, table: str) -> None:
         self.table = table
+        self._settings = VersionedDocument(table, CONFIG_KEY, "the detector settings")
 
     # ---- baselines -------------------------------------------------------------------------
 
@@ -218,51 +219,13 @@ class DynamoBaselineStore:
 
     def get_config(self) -> dict[str, Any] | None:
         """{config (dict), version, updated_at, updated_by} or None."""
-        item = call("get_item", TableName=self.table, Key=to_item(CONFIG_KEY)).get("Item")
-        if not item:
-            return None
-        values = from_item(item)
-        return {
-            "config": json.loads(values["config"]),
-            "version": int(values["version"]),
-            "updated_at": values.get("updated_at"),
-            "updated_by": values.get("updated_by"),
-        }
+        return self._settings.get()
 
     def put_config(
         self, config: dict[str, Any], expected_version: int, *, actor: str, now: datetime
     ) -> dict[str, Any]:
-        record = {
-            "config": config,
-            "version": expected_version + 1,
-            "updated_at": iso(now),
-            "updated_by": actor,
-        }
-        kwargs: dict[str, Any]
-        if expected_version == 0:
-            kwargs = {"ConditionExpression": "attribute_not_exists(pk)"}
-        else:
-            kwargs = {
-                "ConditionExpression": "#v = :v",
-                "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": to_item({":v": expected_version}),
-            }
-        try:
-            call(
-                "put_item",
-                TableName=self.table,
-                Item=to_item({**CONFIG_KEY, **record, "config": json.dumps(config)}),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **kwargs,
-            )
-        except ConditionFailed as failed:
-            current = int(from_item(failed.item)["version"]) if failed.item else 0
-            raise Conflict(
-                f"the detector settings are at version {current}, not {expected_version}",
-                code="VERSION_CONFLICT",
-                details={"version": current},
-            ) from failed
-        return record
+        """Conditional on `expected_version` (0: none stored); `Conflict` VERSION_CONFLICT."""
+        return self._settings.put(config, expected_version, actor=actor, now=now)
 
     # ---- the refit's cursor ----------------------------------------------------------------------
 

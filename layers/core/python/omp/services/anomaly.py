@@ -123,14 +123,13 @@ def refit(
     metrics: MetricStore,
     store: BaselineStore,
     now_s: int,
-    time_left_s: Callable[[], float],
+    has_time: Callable[[], bool],
     *,
-    reserve_s: float = 60.0,
     page_size: int = PAGE_SIZE,
 ) -> RefitResult:
-    """Refit the series active in the last ACTIVE_S, a page at a time, from where the last run
-    stopped; stops while `time_left_s()` is above `reserve_s` and saves its place (the next
-    scheduled run continues the pass)."""
+    """Refit the due series among those active in the last ACTIVE_S, a page at a time, from
+    where the last run stopped; stops once `has_time()` is False (omp.runtime.deadline) and
+    saves its place (the next scheduled run continues the pass)."""
     result = RefitResult()
     token = store.get_refit_cursor()
     while True:
@@ -157,7 +156,7 @@ def refit(
         if not token:
             result.pass_complete = True
             break
-        if time_left_s() < reserve_s:
+        if not has_time():
             break
     result.next_token = token
     store.put_refit_cursor(token)
