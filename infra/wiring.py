@@ -217,14 +217,14 @@ class Function:
     graph: bool = False  # Neptune (in the VPC)
     search: bool = False  # OpenSearch (in the VPC)
     cognito: bool = False  # verifies Cognito JWTs: gets the user pool's issuer and client id
-    # AWS API actions that support no resource-level permission (granted on `*`, e.g.
-    # cloudwatch:GetMetricData); each listed in docs/infrastructure.md with its reason.
-    aws_actions: tuple[str, ...] = ()
     # GetSecretValue on the secrets named `omp/<stage>/<secrets>/...` (OMP_SECRET_PREFIX)
     secrets: str | None = None
     # sns:Publish on this account's topics named `omp-<stage>-<external_topics>-...`, topics
     # users create for notifications (OMP_EXTERNAL_TOPIC_PREFIX)
     external_topics: str | None = None
+    # AWS API actions that support no resource-level permission (granted on `*`, e.g.
+    # cloudwatch:GetMetricData); each listed in docs/infrastructure.md with its reason.
+    aws_actions: tuple[str, ...] = ()
     memory_mb: int = 256
     timeout_s: int = 10
 

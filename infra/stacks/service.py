@@ -378,11 +378,11 @@ class ServiceStack(cdk.Stack):
             self.machine(name).grant_start_execution(role)
         if isinstance(fn.trigger, wiring.QueueTrigger):
             pass  # the SqsEventSource grants consume (receive/delete/attributes) on its queue
+        findings += self._external_grants(fn, role)
         if fn.aws_actions:
             # Actions that support no resource-level permission (cloudwatch:GetMetricData):
             # `*` is the only resource IAM takes for them; the catalog names each action.
             role.add_to_policy(iam.PolicyStatement(actions=list(fn.aws_actions), resources=["*"]))
-        findings += self._external_grants(fn, role)
         if fn.graph:
             assert self.network is not None
             role.add_to_policy(

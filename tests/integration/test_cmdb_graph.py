@@ -261,7 +261,7 @@ def test_retired_cis_take_no_new_relations(graph):
 def _sync(ci_id):
     from tests.support import invoke
 
-    status, body, _ = call_api("get-ci", path_params={"ci_id": ci_id})
+    _status, body, _ = call_api("get-ci", path_params={"ci_id": ci_id})
     event = {"source": "omp.cmdb", "detail-type": "CiChanged", "detail": {"ci": body["ci"]}}
     return invoke("sync-ci-graph", event)
 
@@ -288,6 +288,7 @@ def test_attribute_values_derive_relations_both_ways(graph):
     status, body, _ = call_api(
         "get-neighbors", path_params={"ci_id": web}, query={"direction": "out"}
     )
+    assert status == 200, body
     assert {e["target"] for e in body["edges"]} == {other}
 
 
@@ -298,5 +299,6 @@ def test_renames_and_retirement_reach_the_graph(graph):
     call_api("retire-ci", path_params={"ci_id": s})
     _sync(s)
     status, body, _ = call_api("get-neighbors", path_params={"ci_id": a})
+    assert status == 200, body
     node = next(n for n in body["nodes"] if n["id"] == s)
     assert node["name"] == "shop" and node["status"] == "retired"

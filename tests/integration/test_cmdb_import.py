@@ -146,9 +146,7 @@ def test_import_creates_cis_and_relations_and_a_rerun_changes_nothing(graph):
     names = {n["name"] for n in body["nodes"]}
     assert {"R1", "NYC", "Initech", "rtr1/eth0", "sw1"} <= names  # sw1: through the cable
     site = _ci("site", "NYC")
-    _, body, _ = call_api(
-        "get-impact", path_params={"ci_id": site["id"]}, query={"depth": "3"}
-    )
+    _, body, _ = call_api("get-impact", path_params={"ci_id": site["id"]}, query={"depth": "3"})
     assert {"R1", "rtr1", "sw1", "C1", "vm1", "Data", "10.0.0.0/24"} <= {
         i["ci"]["name"] for i in body["items"]
     }

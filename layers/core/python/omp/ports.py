@@ -14,10 +14,10 @@ from omp.domain.audit import AuditEntry, AuditQuery
 from omp.domain.dedup import AlertState, RepeatUpdate, TimelineEntry
 from omp.domain.events import DomainEvent
 from omp.domain.incidents import Incident, IncidentStatus
+from omp.domain.inhibition import InhibitionRuleRecord
 from omp.domain.metric_sources import MetricSource
 from omp.domain.metrics import Point as MetricPoint
 from omp.domain.metrics import SeriesRecord
-from omp.domain.inhibition import InhibitionRuleRecord
 from omp.domain.pagination import DEFAULT_LIMIT, Page
 from omp.domain.queries import TimeRange
 from omp.domain.silences import MaintenanceWindow, Silence, SilenceRecord, SilenceState
@@ -213,81 +213,6 @@ class InhibitionRuleStore(Protocol):
         """Oldest first: the order the rules apply in."""
 
 
-# ---- cmdb -------------------------------------------------------------------------------------
-
-
-class CiTypeRepository(Protocol):
-    def get(self, name: str) -> Any:
-        """A user CI type (`omp.domain.cmdb.types.CiType`) or None."""
-
-    def list(self, limit: int = DEFAULT_LIMIT, next_token: str | None = None) -> Page[Any]: ...
-
-    def put(self, ci_type: Any, expected_version: int | None) -> None:
-        """Create (None: `Conflict` CI_TYPE_EXISTS if taken) or replace at a version."""
-
-
-class CiRepository(Protocol):
-    """CIs, their claims (natural key, unique values), index entries and history records."""
-
-    def get(self, ci_id: str) -> Any:
-        """(Ci, head hash of its history chain) or None."""
-
-    def get_many(self, ci_ids: list[str]) -> dict[str, Any]: ...
-
-    def find_by_key(self, type_name: str, natural_key: str) -> Any: ...
-
-    def holder(self, type_name: str, attribute: str, value: Any) -> str | None:
-        """The id of the CI holding a unique attribute's value."""
-
-    def find_by_attribute(
-        self, type_name: str, attribute: str, value: Any, limit: int, next_token: str | None
-    ) -> Page[Any]: ...
-
-    def list(
-        self, type_name: str | None, status: str | None, limit: int, next_token: str | None
-    ) -> Page[Any]: ...
-
-    def history(self, ci_id: str, limit: int, next_token: str | None) -> Page[dict[str, Any]]: ...
-
-    def all_history(self, ci_id: str) -> builtins.list[dict[str, Any]]: ...
-
-    def write(self, after: Any, before: Any, record: Any, ci_type: Any) -> None:
-        """The CI version, its history record and its claims in one transaction; `Conflict`
-        (VERSION_CONFLICT, CI_EXISTS, UNIQUE_VIOLATION) and nothing written when one fails."""
-
-
-class Graph(Protocol):
-    """The CI topology (Neptune, gremlite locally): see omp.adapters.gremlin_graph."""
-
-    round_trips: int
-
-    def upsert_vertex(self, ci_id: str, type_name: str, name: str, status: str) -> None: ...
-
-    def update_vertex(self, ci_id: str, name: str, status: str) -> None: ...
-
-    def add_edge(
-        self, rel_id: str, source: str, relation: str, target: str, props: dict[str, str]
-    ) -> None: ...
-
-    def find_edges(
-        self, source: str, relation: str, target: str | None = None
-    ) -> list[dict[str, Any]]: ...
-
-    def get_edge(self, rel_id: str) -> dict[str, Any] | None: ...
-
-    def remove_edge(self, rel_id: str) -> None: ...
-
-    def hop(
-        self, ci_ids: list[str], out_types: list[str] | None, in_types: list[str] | None
-    ) -> list[dict[str, Any]]: ...
-
-    def vertices(self, ci_ids: list[str]) -> dict[str, dict[str, Any]]: ...
-
-    def ensure_vertices(self, rows: dict[str, tuple[str, str, str]]) -> int: ...
-
-    def add_edges(self, edges: builtins.list[tuple[str, str, str, str, dict[str, str]]]) -> None: ...
-
-
 # ---- metrics (omp.services.metrics; the baseline refit reads series through MetricStore) -----
 
 
@@ -297,8 +222,9 @@ class MetricStore(Protocol):
     Reads return numpy arrays: `timestamps` int64 epoch seconds, ascending, unique; `values`
     float64 of the same length. A refit job reads a series' recent history with
     `read_last(series_id, n, end)` (newest buckets first, stops once `n` points are read: about
-    `n / points-per-10-minutes` item reads) or a fixed window with `read(series_id, start, end)`, and
-    finds the series worth refitting with `list_series(active_since=...)`."""
+    `n / points-per-10-minutes` item reads) or a fixed window with
+    `read(series_id, start, end)`, and finds the series worth refitting with
+    `list_series(active_since=...)`."""
 
     def read(self, series_id: str, start: int, end: int) -> tuple[Any, Any]:
         """Points with `start <= timestamp <= end` (epoch seconds): (timestamps, values)."""
@@ -315,9 +241,7 @@ class MetricStore(Protocol):
     def get_series(self, series_ids: Sequence[str]) -> dict[str, SeriesRecord]:
         """Registered series among `series_ids` (unknown ids are left out)."""
 
-    def register(
-        self, records: Sequence[SeriesRecord], max_series_per_source: int
-    ) -> set[str]:
+    def register(self, records: Sequence[SeriesRecord], max_series_per_source: int) -> set[str]:
         """Register new series, each counted against its source; returns the ids registered
         (or registered concurrently by another writer). An id left out: its source is at its
         limit."""
@@ -399,6 +323,83 @@ class MetricPointsQueue(Protocol):
 
     def send(self, series: Sequence[SeriesPoints]) -> int:
         """Queue the points grouped by series; the number of messages sent."""
+
+
+# ---- cmdb -------------------------------------------------------------------------------------
+
+
+class CiTypeRepository(Protocol):
+    def get(self, name: str) -> Any:
+        """A user CI type (`omp.domain.cmdb.types.CiType`) or None."""
+
+    def list(self, limit: int = DEFAULT_LIMIT, next_token: str | None = None) -> Page[Any]: ...
+
+    def put(self, ci_type: Any, expected_version: int | None) -> None:
+        """Create (None: `Conflict` CI_TYPE_EXISTS if taken) or replace at a version."""
+
+
+class CiRepository(Protocol):
+    """CIs, their claims (natural key, unique values), index entries and history records."""
+
+    def get(self, ci_id: str) -> Any:
+        """(Ci, head hash of its history chain) or None."""
+
+    def get_many(self, ci_ids: list[str]) -> dict[str, Any]: ...
+
+    def find_by_key(self, type_name: str, natural_key: str) -> Any: ...
+
+    def holder(self, type_name: str, attribute: str, value: Any) -> str | None:
+        """The id of the CI holding a unique attribute's value."""
+
+    def find_by_attribute(
+        self, type_name: str, attribute: str, value: Any, limit: int, next_token: str | None
+    ) -> Page[Any]: ...
+
+    def list(
+        self, type_name: str | None, status: str | None, limit: int, next_token: str | None
+    ) -> Page[Any]: ...
+
+    def history(self, ci_id: str, limit: int, next_token: str | None) -> Page[dict[str, Any]]: ...
+
+    def all_history(self, ci_id: str) -> builtins.list[dict[str, Any]]: ...
+
+    def write(self, after: Any, before: Any, record: Any, ci_type: Any) -> None:
+        """The CI version, its history record and its claims in one transaction; `Conflict`
+        (VERSION_CONFLICT, CI_EXISTS, UNIQUE_VIOLATION) and nothing written when one fails."""
+
+
+class Graph(Protocol):
+    """The CI topology (Neptune, gremlite locally): see omp.adapters.gremlin_graph."""
+
+    round_trips: int
+
+    def upsert_vertex(self, ci_id: str, type_name: str, name: str, status: str) -> None: ...
+
+    def update_vertex(self, ci_id: str, name: str, status: str) -> None: ...
+
+    def add_edge(
+        self, rel_id: str, source: str, relation: str, target: str, props: dict[str, str]
+    ) -> None: ...
+
+    def find_edges(
+        self, source: str, relation: str, target: str | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    def get_edge(self, rel_id: str) -> dict[str, Any] | None: ...
+
+    def remove_edge(self, rel_id: str) -> None: ...
+
+    def hop(
+        self, ci_ids: list[str], out_types: list[str] | None, in_types: list[str] | None
+    ) -> list[dict[str, Any]]: ...
+
+    def vertices(self, ci_ids: list[str]) -> dict[str, dict[str, Any]]: ...
+
+    def ensure_vertices(self, rows: dict[str, tuple[str, str, str]]) -> int: ...
+
+    def add_edges(
+        self, edges: builtins.list[tuple[str, str, str, str, dict[str, str]]]
+    ) -> None: ...
 
 
 class SearchIndex(Protocol):
