@@ -27,6 +27,7 @@ Target: no handler above 1.5x the baseline's median import time.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -234,9 +235,17 @@ def attribute(target: Target, runs: int) -> dict[str, Any]:
     }
 
 
-def run(runs: int = RUNS, importtime_runs: int = IMPORTTIME_RUNS) -> dict[str, Any]:
+def run(
+    runs: int = RUNS, importtime_runs: int = IMPORTTIME_RUNS, only: tuple[str, ...] = ()
+) -> dict[str, Any]:
     load_before = os.getloadavg()
-    all_targets = targets()
+    all_targets = [
+        t
+        for t in targets()
+        if not only
+        or t.name in (BASELINE, REFERENCE)
+        or any(fnmatch.fnmatch(t.name, p) for p in only)
+    ]
     for t in all_targets:  # warm-up: compile .pyc once so every timed run reads bytecode
         measure_once(t)
     samples: dict[str, list[dict[str, float]]] = {t.name: [] for t in all_targets}
@@ -411,8 +420,10 @@ def summary(result: dict[str, Any]) -> str:
 
 
 def main() -> int:
+    """`python -m bench.cold_start [PATTERN ...]`: every catalog function, or only those whose
+    names match a pattern (fnmatch); the baselines are always measured beside them."""
     started = time.perf_counter()
-    result = run()
+    result = run(only=tuple(sys.argv[1:]))
     return report("cold_start", result, summary(result), started)
 
 
