@@ -5,7 +5,7 @@
 DATA: a folder of `<category>/<file>.csv` (`timestamp,value`, the NAB layout, e.g.
 `../shared/data/nab/data`). Per file the first half is history: `omp.services.anomaly.fit_series`
 fits it (the refit's grid and fit); the second half is streamed through
-`omp.services.anomaly.score` in batches of `--batch` points per series, against an in-memory
+`omp.services.scoring.score` in batches of `--batch` points per series, against an in-memory
 store that encodes the detector state exactly as the DynamoDB adapter does (zlib-compressed
 JSON, decoded again on the next batch), so the figures include the state's (de)serialisation
 but no network. Reported: refit time per series, scoring points/s, the per-batch cost of one
@@ -29,7 +29,7 @@ from omp.analytics.backtest import read_csv
 from omp.domain import anomaly as a
 from omp.domain.detector_settings import DetectorConfig
 from omp.domain.errors import Conflict
-from omp.services import anomaly
+from omp.services import anomaly, scoring
 
 
 class PackedStore:
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     refit_s = time.perf_counter() - t0
     for b in fitted:
         store.baselines[b.series_id] = replace(b, version=1)
-    ports = anomaly.ScoringPorts(baselines=store, alerts=alerts)  # type: ignore[arg-type]
+    ports = scoring.ScoringPorts(baselines=store, alerts=alerts)  # type: ignore[arg-type]
     config = DetectorConfig()
     now = datetime.now(UTC)
     points = batches = 0
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             for sid, s in streams.items()
             if start < len(s.points)
         }
-        out = anomaly.score(groups, config, ports, now)
+        out = scoring.score(groups, config, ports, now)
         points += out.scored
         batches += len(groups)
     score_s = time.perf_counter() - t0

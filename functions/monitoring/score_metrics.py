@@ -13,7 +13,7 @@ from typing import Any
 from omp.api.detectors import current_config
 from omp.domain import anomaly as a
 from omp.runtime import container
-from omp.services import anomaly
+from omp.services import scoring
 
 logger = logging.getLogger("omp.score_metrics")
 
@@ -33,10 +33,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     store = container.baseline_store()
     try:
         config, _ = current_config(store)
-        outcome = anomaly.score(
+        outcome = scoring.score(
             groups,
             config,
-            anomaly.ScoringPorts(baselines=store, alerts=container.ingest_queue()),
+            scoring.ScoringPorts(baselines=store, alerts=container.ingest_queue()),
             container.clock().now(),
         )
     except Exception:

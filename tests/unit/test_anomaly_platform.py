@@ -15,7 +15,7 @@ from omp.domain import anomaly as a
 from omp.domain.detector_settings import DetectorConfig, PutDetectorConfig
 from omp.domain.errors import Conflict, PayloadTooLarge, ValidationFailed
 from omp.domain.signals import SignalStatus
-from omp.services import anomaly
+from omp.services import anomaly, scoring
 from omp.sources import anomaly as anomaly_source
 from omp.sources import normalise
 
@@ -319,8 +319,8 @@ def _points(start: int, values) -> list[tuple[int, float]]:
 
 def _score(store, alerts, points, config=None, sid=SID):
     series = {sid: a.SeriesPoints(sid, "http.latency", {"service": "checkout"}, points)}
-    ports = anomaly.ScoringPorts(baselines=store, alerts=alerts)
-    return anomaly.score(series, config or DetectorConfig(), ports, NOW)
+    ports = scoring.ScoringPorts(baselines=store, alerts=alerts)
+    return scoring.score(series, config or DetectorConfig(), ports, NOW)
 
 
 @pytest.fixture
@@ -351,7 +351,7 @@ def test_one_model_read_and_one_state_write_per_series_per_batch(warmed):
         for sid in (SID, other)
     }
     versions = {sid: (store.states[sid].version if sid in store.states else 0) for sid in groups}
-    anomaly.score(groups, DetectorConfig(), anomaly.ScoringPorts(store, alerts), NOW)
+    scoring.score(groups, DetectorConfig(), scoring.ScoringPorts(store, alerts), NOW)
     assert len(store.model_reads) == 1 and sorted(store.model_reads[0]) == sorted(groups)
     assert {sid: store.states[sid].version for sid in groups} == {
         sid: v + 1 for sid, v in versions.items()

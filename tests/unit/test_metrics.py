@@ -128,6 +128,15 @@ def test_buckets_and_retention():
         m.MetricLimits(retention_days=7)  # shorter than the 14-day max age
 
 
+def test_query_route_offers_exactly_the_downsampling_stats():
+    from typing import get_args
+
+    from omp.analytics.downsample import STATS
+    from omp.api.metrics import QueryParams
+
+    assert set(get_args(QueryParams.model_fields["stat"].annotation)) == set(STATS)
+
+
 def test_downsample_every_stat_against_a_plain_loop():
     rng = np.random.default_rng(7)
     ts = np.sort(rng.choice(np.arange(0, 3600), size=500, replace=False)).astype(np.int64)

@@ -29,12 +29,14 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omp.analytics.baselines import Baseline
+if TYPE_CHECKING:
+    from omp.analytics.baselines import Baseline
+
 
 SPIKE_WINDOW = 24
 COOLDOWN = 200
@@ -247,26 +249,34 @@ class SeriesDetector:
 
     def load_baseline(self, b: Baseline, i: int = 0) -> None:
         """Take series i of a fitted Baseline (its state is the one after its last point)."""
+        self.load_model(b.one(i))
+
+    def load_model(self, model: Mapping[str, Any], ahead: int = 0) -> None:
+        """Take one series' stored baseline (`Baseline.one`), advanced `ahead` steps past its
+        last fitted point with no data in between (the forecast state). Plain Python, so the
+        scoring path never imports numpy."""
         if not self.fitted:
             # Surprises measured before any baseline are not comparable with later ones.
             self.point_rarity.clear()
             self.dense_rarity.clear()
             self.fitted = True
-        p = int(b.period[i])
+        p = int(model["period"])
+        phi, trend, k = float(model["phi"]), float(model["trend"]), max(0, ahead)
+        damp = float(k) if math.isclose(phi, 1.0) else phi * (1 - phi**k) / (1 - phi)
         self.b = _Baseline(
             period=p,
-            multiplicative=bool(b.multiplicative[i]),
-            alpha=float(b.alpha[i]),
-            beta=float(b.beta[i]),
-            phi=float(b.phi[i]),
-            gamma=float(b.gamma[i]),
-            level=float(b.level[i]),
-            trend=float(b.trend[i]),
-            season=[float(v) for v in b.season[i, :p]],
-            phase=int(b.phase[i]),
-            scale=float(b.scale[i]),
-            q_low=float(b.q_low[i]),
-            q_high=float(b.q_high[i]),
+            multiplicative=bool(model["multiplicative"]),
+            alpha=float(model["alpha"]),
+            beta=float(model["beta"]),
+            phi=phi,
+            gamma=float(model["gamma"]),
+            level=float(model["level"]) + damp * trend,
+            trend=trend * phi**k,
+            season=[float(v) for v in list(model["season"])[:p]],
+            phase=(int(model["phase"]) + k) % p if p else int(model["phase"]),
+            scale=float(model["scale"]),
+            q_low=float(model["q_low"]),
+            q_high=float(model["q_high"]),
         )
 
     def _forecast(self) -> float:

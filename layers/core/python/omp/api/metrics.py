@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omp.analytics.downsample import STATS
 from omp.api import detectors
 from omp.domain import metrics as m
 from omp.domain.errors import BadRequest, DomainError, PayloadTooLarge, ValidationFailed
@@ -234,9 +233,6 @@ class QueryParams(BaseModel):
         "smallest of 1s, 10s, 1m, 5m, 15m, 1h, 6h, 1d giving at most 1,000 points",
     )
     stat: Literal["avg", "min", "max", "sum", "count", "p95"] = "avg"
-
-
-assert set(STATS) == {"avg", "min", "max", "sum", "count", "p95"}
 
 
 def _epoch(value: datetime | None, name: str) -> int | None:

@@ -1,4 +1,4 @@
-"""The platform's own anomaly alarms (`omp.services.anomaly`): one payload per firing or
+"""The platform's own anomaly alarms (`omp.services.scoring`): one payload per firing or
 resolve of an anomaly on a metric series, built by `omp.domain.anomaly.alarm_payload`.
 
 Not a webhook format: only the scorer queues it (it is not in `INGEST_SOURCES`, so
