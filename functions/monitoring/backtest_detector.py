@@ -2,8 +2,8 @@
 and score it against labelled windows (NAB rules), to tune sensitivity. At most 20,000 points
 (413 BACKTEST_TOO_LARGE)."""
 
-from omp.api import detectors
-from omp.api.detectors import BacktestRequest, BacktestResponse
+from omp.api import backtest
+from omp.api.backtest import BacktestRequest, BacktestResponse
 from omp.runtime import http
 
 route = http.Route(
@@ -17,7 +17,7 @@ route = http.Route(
 
 
 def backtest_detector(request: http.Request) -> BacktestResponse:
-    return detectors.run_backtest(request.body_as(BacktestRequest))
+    return backtest.run_backtest(request.body_as(BacktestRequest))
 
 
 lambda_handler = http.handler(route, backtest_detector)

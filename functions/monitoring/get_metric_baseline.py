@@ -1,8 +1,8 @@
 """GET /v1/metrics/{series_id}/baseline: the expected value and band of a series over a range
 (404 BASELINE_NOT_FOUND before its first refit)."""
 
-from omp.api import detectors
-from omp.api.detectors import BaselineParams, BaselineResponse
+from omp.api import baselines
+from omp.api.baselines import BaselineParams, BaselineResponse
 from omp.runtime import http
 
 route = http.Route(
@@ -16,7 +16,7 @@ route = http.Route(
 
 
 def get_metric_baseline(request: http.Request) -> BaselineResponse:
-    return detectors.get_baseline(request.path["series_id"], request.query_as(BaselineParams))
+    return baselines.get_baseline(request.path["series_id"], request.query_as(BaselineParams))
 
 
 lambda_handler = http.handler(route, get_metric_baseline)

@@ -3,7 +3,7 @@ the points (a re-run over the same periods stores nothing twice)."""
 
 from typing import Any
 
-from omp.api import detectors
+from omp.api.metric_points import queue_for_scoring
 from omp.runtime import container
 from omp.services import metrics
 
@@ -15,5 +15,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         store=container.metric_store(),
         now=container.clock().now(),
         limits=container.metric_limits(),
-        on_accepted=detectors.queue_for_scoring,  # anomaly scoring (score-metrics)
+        on_accepted=queue_for_scoring,  # anomaly scoring (score-metrics)
     )

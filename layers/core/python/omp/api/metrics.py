@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omp.api import detectors
+from omp.api.metric_points import queue_for_scoring
 from omp.domain import metrics as m
 from omp.domain.errors import BadRequest, DomainError, PayloadTooLarge, ValidationFailed
 from omp.domain.timeutil import iso
@@ -107,7 +107,7 @@ def ingest(request: http.Request) -> dict[str, Any]:
     outcome = svc.ingest(
         checked, source=source_of(request), store=container.metric_store(), now=now, limits=lim
     )
-    detectors.queue_for_scoring(outcome.accepted)  # anomaly scoring (score-metrics)
+    queue_for_scoring(outcome.accepted)  # anomaly scoring (score-metrics)
     return ingest_answer(outcome, request.request_id)
 
 
@@ -161,7 +161,7 @@ def otlp(request: http.Request) -> dict[str, Any]:
         now=now,
         limits=lim,
     )
-    detectors.queue_for_scoring(outcome.accepted)  # anomaly scoring (score-metrics)
+    queue_for_scoring(outcome.accepted)  # anomaly scoring (score-metrics)
     return otlp_answer(outcome, media)
 
 

@@ -1,0 +1,98 @@
+"""`GET /v1/metrics/{series_id}/baseline`: the expected value and band over a time range
+(docs/baselines-and-anomalies.md). numpy is imported on the first call, not at load."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from omp.domain import metrics as m
+from omp.domain.errors import ValidationFailed
+from omp.domain.timeutil import iso
+from omp.runtime import container
+
+
+def _epoch(value: datetime | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValidationFailed(
+            f"{name} needs a time zone offset (RFC 3339) or epoch seconds",
+            code="INVALID_TIME_RANGE",
+            details=[{"loc": ["query", name], "msg": "no offset"}],
+        )
+    return int(value.timestamp())
+
+
+class BaselineParams(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    start: datetime | None = Field(
+        default=None, alias="from", description="RFC 3339 or epoch seconds; default: now"
+    )
+    end: datetime | None = Field(
+        default=None, alias="to", description="RFC 3339 or epoch seconds; default: from + 1 h"
+    )
+
+
+class BaselinePoint(BaseModel):
+    timestamp: str
+    expected: float
+    lower: float
+    upper: float
+
+
+class BaselineOut(BaseModel):
+    series_id: str
+    version: int
+    fitted_at: str
+    fitted_through: str = Field(description="the last point the refit saw")
+    step_s: float
+    seasonality: str = Field(description="daily, weekly or none")
+    multiplicative: bool
+    points: list[BaselinePoint]
+
+
+class BaselineResponse(BaseModel):
+    baseline: BaselineOut
+
+
+def _t(epoch: int) -> str:
+    return iso(datetime.fromtimestamp(epoch, UTC))
+
+
+def get_baseline(series_id: str, params: BaselineParams) -> BaselineResponse:
+    from omp.services import anomaly
+
+    if not m.SERIES_ID_PATTERN.match(series_id):
+        raise ValidationFailed(
+            "series_id must be a series id (ser_ and 24 hex characters)",
+            code="INVALID_SERIES_ID",
+        )
+    now = int(container.clock().now().timestamp())
+    start = _epoch(params.start, "from")
+    end = _epoch(params.end, "to")
+    start = now if start is None else start
+    end = start + 3_600 if end is None else end
+    if end <= start:
+        raise ValidationFailed("from must be before to", code="INVALID_TIME_RANGE")
+    stored = anomaly.require_baseline(container.baseline_store(), series_id)
+    points = anomaly.baseline_range(stored, start, end)
+    return BaselineResponse(
+        baseline=BaselineOut(
+            series_id=series_id,
+            version=stored.version,
+            fitted_at=_t(stored.fitted_at),
+            fitted_through=_t(stored.fitted_through),
+            step_s=stored.step_s,
+            seasonality=stored.seasonality,
+            multiplicative=bool(stored.model.get("multiplicative")),
+            points=[
+                BaselinePoint(
+                    timestamp=_t(p.timestamp), expected=p.expected, lower=p.lower, upper=p.upper
+                )
+                for p in points
+            ],
+        )
+    )
