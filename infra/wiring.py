@@ -1005,6 +1005,30 @@ FUNCTIONS: tuple[Function, ...] = (
         memory_mb=1024,
         timeout_s=900,
     ),
+    # AWS Config discovery: item changes through the default-bus forward, a scheduled reconcile
+    Function(
+        name="discover-config-item",
+        service="cmdb",
+        handler="cmdb/discover_config_item",
+        trigger=EventRule(
+            {"source": ["aws.config"], "detail-type": ["Config Configuration Item Change"]}
+        ),
+        tables={"cmdb": "write"},
+        buses=(PLATFORM_BUS,),
+        graph=True,  # Config relationships become relations
+        timeout_s=60,
+    ),
+    Function(
+        name="reconcile-config",
+        service="cmdb",
+        handler="cmdb/reconcile_config",
+        trigger=Schedule("rate(1 hour)"),
+        tables={"cmdb": "write"},
+        buses=(PLATFORM_BUS,),
+        aws_actions=("config:ListDiscoveredResources", "config:BatchGetResourceConfig"),
+        memory_mb=512,
+        timeout_s=300,
+    ),
 )
 
 # Rules that route bus events to queues (not to a function directly): fan-in for high volume.

@@ -89,6 +89,14 @@ class DynamoCiTypeRepository:
             _token(page.get("LastEvaluatedKey"), "types"),
         )
 
+    def source_priority(self) -> dict[str, Any] | None:
+        """The `source_priority` of the CMDB settings document (omp.adapters.aws_config), or
+        None: the default priority."""
+        from omp.adapters.aws_config import DynamoCmdbSettings
+
+        found = DynamoCmdbSettings(self.table).get().get("source_priority")
+        return found if isinstance(found, dict) else None
+
     def put(self, ci_type: CiType, expected_version: int | None) -> None:
         """Create (expected_version None: CI_TYPE_EXISTS if taken) or replace at a version."""
         item = {

@@ -224,6 +224,20 @@ def cis() -> Any:
     return _build("cis", "OMP_TABLE_CMDB", DynamoCiRepository)
 
 
+def config_discovery() -> Any:
+    """AWS Config reads (ListDiscoveredResources, BatchGetResourceConfig)."""
+    from omp.adapters.aws_config import ConfigDiscovery
+
+    return _build("config_discovery", "", lambda _: ConfigDiscovery())
+
+
+def cmdb_settings() -> Any:
+    """The CMDB settings document and the discovery reconcile's cursor."""
+    from omp.adapters.aws_config import DynamoCmdbSettings
+
+    return _build("cmdb_settings", "OMP_TABLE_CMDB", DynamoCmdbSettings)
+
+
 def graph() -> Any:
     """Neptune where OMP_GRAPH_ENDPOINT is a ws(s):// URL (AWS); else gremlite on the SQLite
     file OMP_GRAPH_PATH (the local runtime sets it under .local/), else .local/graph.sqlite."""

@@ -20,6 +20,7 @@ from omp.domain.cmdb.cis import (
     UpsertResult,
 )
 from omp.domain.cmdb.history import GENESIS, Change, HistoryRecord, VerifyResult, seal, verify
+from omp.domain.cmdb.sources import SourcePriority, holder_of, merge
 from omp.domain.cmdb.types import (
     CiType,
     CiTypeSpec,
@@ -72,6 +73,15 @@ class TypeCache:
     def __init__(self, repo: CiTypeRepository) -> None:
         self.repo = repo
         self._resolved: dict[str, ResolvedType] = {}
+        self._priority: SourcePriority | None = None
+
+    def priority(self) -> SourcePriority:
+        """The source priority (the settings document where the repository has one; else the
+        default), read once per invocation."""
+        if self._priority is None:
+            read = getattr(self.repo, "source_priority", None)
+            self._priority = SourcePriority.from_config(read() if callable(read) else None)
+        return self._priority
 
     def get(self, name: str) -> ResolvedType:
         if name not in self._resolved:
@@ -315,6 +325,7 @@ def create_ci(
         created_at=stamp,
         updated_at=stamp,
         natural_key=_natural_key(ci_type, body.name, checked.attributes),
+        attribute_sources=dict.fromkeys(checked.attributes, ctx.source),
     )
     repo.write(ci, None, _record(None, ci, "created", ctx, GENESIS), ci_type)
     events.publish([domain.event("CiCreated", ci, ctx.actor)])
@@ -331,14 +342,38 @@ def _changed(
     repo: CiRepository,
     *,
     restore: bool = False,
+    types: TypeCache | None = None,
 ) -> Ci | None:
-    """The next version of a CI, or None when the change changes nothing."""
-    checked = check_attributes(ci_type, current.attributes, attributes, creating=False)
+    """The next version of a CI, or None when the change changes nothing. An attribute set
+    by a higher-priority source keeps its value; the losing value is recorded in `conflicts`
+    (omp.domain.cmdb.sources)."""
+    merged = merge(
+        current.attributes,
+        current.attribute_sources,
+        current.sources,
+        current.conflicts,
+        _normalised(ci_type, attributes),
+        ctx.source,
+        priority=types.priority() if types else SourcePriority(),
+        types=[ci_type.name, *ci_type.ancestors],
+        at=now,
+    )
+    checked = check_attributes(ci_type, current.attributes, merged.changes, creating=False)
     _check_references(checked.references, repo)
     new_name = name or current.name
     status = CiStatus.ACTIVE if restore else current.status
-    if (new_name, checked.attributes, status) == (current.name, current.attributes, current.status):
+    owners = {k: v for k, v in merged.sources.items() if k in checked.attributes}
+    if (new_name, checked.attributes, status, merged.conflicts) == (
+        current.name,
+        current.attributes,
+        current.status,
+        current.conflicts,
+    ):
         return None
+    for attribute in checked.attributes:  # CIs from before per-attribute sources: fill in
+        if attribute not in owners:
+            holder = holder_of(attribute, current.attribute_sources, current.sources)
+            owners[attribute] = holder or ctx.source
     sources = current.sources if ctx.source in current.sources else [*current.sources, ctx.source]
     return current.model_copy(
         update={
@@ -349,8 +384,25 @@ def _changed(
             "sources": sources,
             "updated_at": now,
             "natural_key": _natural_key(ci_type, new_name, checked.attributes),
+            "attribute_sources": owners,
+            "conflicts": merged.conflicts,
         }
     )
+
+
+def _normalised(ci_type: ResolvedType, attributes: dict[str, Any]) -> dict[str, Any]:
+    """Values in their stored form, so a value equal to the stored one compares equal (bad
+    values are left for check_attributes to report)."""
+    from omp.domain.cmdb.types import coerce
+
+    out = {}
+    for name, value in attributes.items():
+        attr = ci_type.attribute(name)
+        try:
+            out[name] = coerce(attr, value) if attr is not None and value is not None else value
+        except ValueError:
+            out[name] = value
+    return out
 
 
 def update_ci(
@@ -373,7 +425,9 @@ def update_ci(
     if current.status is CiStatus.RETIRED:
         raise Conflict(f"CI {ci_id} is retired", code="CI_RETIRED")
     ci_type = types.get(current.type)
-    after = _changed(current, ci_type, body.name, body.attributes, ctx, iso(clock.now()), repo)
+    after = _changed(
+        current, ci_type, body.name, body.attributes, ctx, iso(clock.now()), repo, types=types
+    )
     if after is None:
         return current
     repo.write(after, current, _record(current, after, "updated", ctx, head), ci_type)
@@ -547,6 +601,7 @@ def _upsert_one(
                 iso(clock.now()),
                 repo,
                 restore=restore,
+                types=types,
             )
             if after is None:
                 return UpsertResult(

@@ -112,6 +112,10 @@ def _definitions() -> list[CiType]:
                 _a("region", indexed=True),
                 _a("resource_id", indexed=True),
                 _a("configuration_state"),
+                # AWS Config discovery (omp.services.cmdb_discovery): the capture time of the
+                # item last applied, and since when the reconcile no longer finds the resource
+                _a("config_captured_at", "datetime"),
+                _a("stale_since", "datetime"),
             ],
             [
                 _r("depends_on", "*"),

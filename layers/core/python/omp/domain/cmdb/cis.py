@@ -40,6 +40,10 @@ class Ci(BaseModel):
     created_at: str
     updated_at: str
     natural_key: str
+    # who set each attribute, and values a lower-priority source could not set (omp.domain.
+    # cmdb.sources); empty on CIs written before per-attribute sources were kept
+    attribute_sources: dict[str, str] = Field(default_factory=dict)
+    conflicts: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class CreateCi(BaseModel):
@@ -122,6 +126,8 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]
             return {}
         out = {"name": ci.get("name"), "status": ci.get("status")}
         out |= {f"attributes.{k}": v for k, v in (ci.get("attributes") or {}).items()}
+        # a value that lost to a higher-priority source (the conflict is part of the change)
+        out |= {f"conflicts.{k}": v for k, v in (ci.get("conflicts") or {}).items()}
         return out
 
     old, new = flat(before), flat(after)
