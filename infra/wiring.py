@@ -1029,6 +1029,20 @@ FUNCTIONS: tuple[Function, ...] = (
         memory_mb=512,
         timeout_s=300,
     ),
+    Function(
+        name="get-cmdb-settings",
+        service="cmdb",
+        handler="cmdb/get_cmdb_settings",
+        trigger=HttpRoute("GET", "/v1/cmdb/settings", "cis:read"),
+        tables={"cmdb": "read"},
+    ),
+    Function(
+        name="put-cmdb-settings",
+        service="cmdb",
+        handler="cmdb/put_cmdb_settings",
+        trigger=HttpRoute("PUT", "/v1/cmdb/settings", "ci-types:write"),
+        tables={"cmdb": "write"},
+    ),
 )
 
 # Rules that route bus events to queues (not to a function directly): fan-in for high volume.

@@ -353,3 +353,54 @@ def test_unprocessed_keys_are_never_taken_as_gone(platform):
         got = invoke("reconcile-config", {})
     assert "stale" not in got and got["unprocessed"] == 1
     assert "stale_since" not in ci_by_arn(arns["orders"], "sns_topic")["attributes"]
+
+
+# ---- the settings routes ------------------------------------------------------------------------
+
+
+def test_settings_defaults_put_conflict_and_bad_input(graph):
+    status, body, _ = call_api("get-cmdb-settings")
+    assert status == 200 and body["cmdb_settings"]["version"] == 0
+    assert body["cmdb_settings"]["source_priority"]["default"] == [
+        "manual",
+        "api",
+        "aws-config",
+        "netbox",
+    ]
+    assert body["cmdb_settings"]["stale_retire_after_hours"] == 24
+    settings = {
+        "version": 0,
+        "source_priority": {"by_attribute": {"ec2_instance.instance_type": ["aws-config", "api"]}},
+        "stale_retire_after_hours": 2,
+    }
+    status, body, _ = call_api("put-cmdb-settings", body=settings)
+    assert status == 200 and body["cmdb_settings"]["version"] == 1, body
+    status, body, _ = call_api("put-cmdb-settings", body=settings)
+    assert status == 409 and body["error"]["code"] == "VERSION_CONFLICT"
+    for bad, field in (
+        ({"version": 1, "stale_retire_after_hours": -1}, "stale_retire_after_hours"),
+        ({"version": 1, "source_priority": {"default": ["api", "api"]}}, "default"),
+        ({"version": 1, "source_priority": {"by_attribute": {"no-dot": ["api"]}}}, "by_attribute"),
+        ({"version": 1, "source_priority": {"default": ["Bad Name"]}}, "default"),
+        ({"version": 1, "surprise": True}, "surprise"),
+    ):
+        status, body, _ = call_api("put-cmdb-settings", body=bad)
+        assert status == 422, body
+        assert any(field in d["loc"] for d in body["error"]["details"]), body
+    # the stored priority applies to the next write: discovery now beats an API edit here
+    invoke("discover-config-item", SAMPLE)
+    ci = ci_by_arn()
+    status, body, _ = call_api(
+        "update-ci",
+        path_params={"ci_id": ci["id"]},
+        body={"version": 1, "attributes": {"instance_type": "t3.large", "state": "running"}},
+    )
+    assert status == 200, body
+    assert body["ci"]["attributes"]["instance_type"] == "t2.medium"
+    assert body["ci"]["attributes"]["state"] == "running"  # the default list: api wins there
+    assert body["ci"]["conflicts"]["instance_type"]["source"] == "api"
+
+
+def test_settings_need_the_admin_permission(platform):
+    status, body, _ = call_api("put-cmdb-settings", body={"version": 0}, roles="viewer")
+    assert status == 403, body

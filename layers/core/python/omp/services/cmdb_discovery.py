@@ -336,3 +336,20 @@ def _sweep(
         except DomainError as exc:  # changed meanwhile (409): the next run sees it again
             logger.warning("reconcile: %s left as it is: %s", ci.id, exc.code)
             bump("failed")
+
+
+# ---- the settings document ---------------------------------------------------------------------
+
+
+def get_settings(store: Any) -> Any:
+    """The stored CMDB settings, or the defaults with version 0."""
+    from omp.domain.cmdb.settings import view
+
+    return view(store.document.get())
+
+
+def put_settings(body: Any, *, actor: str, store: Any, clock: Clock) -> Any:
+    """Replace the settings at the version read (409 VERSION_CONFLICT otherwise)."""
+    from omp.domain.cmdb.settings import document, view
+
+    return view(store.document.put(document(body), body.version, actor=actor, now=clock.now()))
