@@ -29,7 +29,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         repo=container.cis(),
         events=container.publisher(),
         clock=container.clock(),
-        graph=container.graph() if item.relationships else None,
+        graph=None if item.deleted else container.graph(),
         request_id=str(event.get("id") or "") or None,
     )
     if result["outcome"] in ("skipped", "failed"):

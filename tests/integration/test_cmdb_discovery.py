@@ -404,3 +404,36 @@ def test_settings_defaults_put_conflict_and_bad_input(graph):
 def test_settings_need_the_admin_permission(platform):
     status, body, _ = call_api("put-cmdb-settings", body={"version": 0}, roles="viewer")
     assert status == 403, body
+
+
+def test_a_relationship_that_disappears_removes_only_discoverys_edge(graph):
+    subnets = [
+        item_event("AWS::EC2::Subnet", sid, {"subnetId": sid, "vpcId": "vpc-2d96be57"})
+        for sid in ("subnet-cad1f2f4", "subnet-0000beef")
+    ]
+    for e in subnets:
+        assert invoke("discover-config-item", e)["outcome"] == "created"
+    first = invoke("discover-config-item", SAMPLE)
+    assert first["relations"]["relations_added"] == 1
+    ids = [ci_by_arn(e["detail"]["configurationItem"]["ARN"], "subnet")["id"] for e in subnets]
+    # someone relates the instance by hand: discovery must leave that edge alone
+    status, body, _ = call_api(
+        "add-relation",
+        path_params={"ci_id": first["ci_id"]},
+        body={"type": "connects_to", "target": ids[1]},
+    )
+    assert status == 201, body
+    moved = event("2023-04-27T16:00:00.000Z", subnetId="subnet-0000beef")
+    for rel in moved["detail"]["configurationItem"]["relationships"]:
+        if rel["resourceId"] == "subnet-cad1f2f4":
+            rel["resourceId"] = "subnet-0000beef"
+    got = invoke("discover-config-item", moved)
+    assert got["relations"]["relations_removed"] == 1, got
+    assert got["relations"]["relations_added"] == 1
+    _, body, _ = call_api(
+        "get-neighbors", path_params={"ci_id": first["ci_id"]}, query={"direction": "out"}
+    )
+    assert {(e["type"], e["target"]) for e in body["edges"]} == {
+        ("member_of", ids[1]),
+        ("connects_to", ids[1]),
+    }

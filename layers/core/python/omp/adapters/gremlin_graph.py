@@ -228,6 +228,19 @@ class GremlinGraph:
         self._run(self._g().E().has("rid", rel_id).drop())
         self._commit()
 
+    def edge_sources(self, rel_ids: list[str]) -> dict[str, str]:
+        """rel id -> the `source` property its writer gave the edge (`derived`, `aws-config`,
+        `netbox`, a caller's), one request per 500 ids."""
+        from gremlin_python.process.traversal import P
+
+        out: dict[str, str] = {}
+        for start in range(0, len(rel_ids), _WITHIN_CHUNK):
+            chunk = rel_ids[start : start + _WITHIN_CHUNK]
+            rows = self._run(self._g().E().has("rid", P.within(chunk)).element_map("rid", "source"))
+            for row in rows:
+                out[str(row.get("rid"))] = str(row.get("source") or "")
+        return out
+
     def hop(
         self, ci_ids: list[str], out_types: list[str] | None, in_types: list[str] | None
     ) -> list[dict[str, Any]]:

@@ -9,7 +9,8 @@ retires them.
 - `ResourceDeleted` / `ResourceNotRecorded` retire the CI (one version, which also records the
   deletion's capture time so an older change cannot restore it).
 - Config `relationships` become edges with `source: aws-config` through `topology.bulk_relate`
-  (the types' relation rules decide; related resources not in the CMDB are skipped).
+  (the types' relation rules decide; related resources not in the CMDB are skipped); edges
+  discovery made that a later item no longer names are removed (never edges others made).
 - The reconcile: phase `discover` pages ListDiscoveredResources per supported type and applies
   BatchGetResourceConfig's items; phase `sweep` pages the active CIs of those types that Config
   discovered and asks Config for them again: one it no longer returns gets `stale_since`, and is
@@ -134,7 +135,7 @@ def apply(
             error = result.error or {}
             return {"outcome": "failed", "reason": f"{error.get('code')}: {error.get('message')}"}
         outcome = {"outcome": result.outcome, "ci_id": result.ci_id}
-    if graph is not None and item.relationships:
+    if graph is not None:
         outcome["relations"] = _relate(
             item, str(outcome["ci_id"]), types, repo, graph, events, clock
         )
@@ -200,10 +201,23 @@ def _relate(
             unknown += 1  # not discovered yet: its own item links it later
             continue
         edges.append((source, relation, targets[0]))
+    # first the edges discovery made that the item no longer names (a moved instance frees its
+    # "one" subnet edge before the new one is added); edges others made are never touched
+    wanted = {(relation, target.id) for _, relation, target in edges}
+    gone = [e for e in graph.hop([source.id], None, []) if (e["type"], e["target"]) not in wanted]
+    removed = 0
+    if gone:
+        made_by = graph.edge_sources([str(e["id"]) for e in gone])
+        for edge in gone:
+            if made_by.get(str(edge["id"])) == SOURCE:
+                topology.remove_relation(
+                    source.id, str(edge["id"]), actor=ACTOR, repo=repo, graph=graph, events=events
+                )
+                removed += 1
     counts = topology.bulk_relate(
         edges, actor=ACTOR, source_name=SOURCE, types=types, graph=graph, events=events, clock=clock
     )
-    return {**counts, "relations_unresolved": unknown}
+    return {**counts, "relations_removed": removed, "relations_unresolved": unknown}
 
 
 # ---- the scheduled reconcile ------------------------------------------------------------------
