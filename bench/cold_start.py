@@ -22,6 +22,13 @@ import the handler module. This benchmark does the same for every function in th
   the handler's direct imports (cumulative) and the third-party/first-party packages (self time)
   that the baseline does not pay for.
 
+The project's pydantic models are built on first use (`omp.domain.model.Model`), so each run
+also times the import plus building the HTTP route's body, query and response models, which
+the first request needs (for a function without a route that loads pydantic: one small model,
+which pays pydantic's one-time set-up); a handler passes only if both are within the target.
+Further models a consumer or scheduled function builds in its first call are not counted:
+about 1 ms each after the process's first.
+
 Target: no handler above 1.5x the baseline's median import time.
 """
 
@@ -47,12 +54,28 @@ TARGET_RATIO = 1.5
 BASELINE = "baseline/hello"
 REFERENCE = "baseline/hello_validated"  # informational: hello-world with enable_validation=True
 
+# After the timed import, the models an HTTP route's first request needs (its body, query and
+# response models) are built and timed as well: the project's models are built on first use
+# (omp.domain.model.Model, defer_build), so import time alone would leave their cost out. A
+# function without a route that loaded pydantic builds one small model instead: the first
+# model built in a process pays pydantic's one-time set-up, the bulk of a first call's cost.
 _TIMED = (
     "import importlib, json, sys, time\n"
     "c0, t0 = time.process_time_ns(), time.perf_counter_ns()\n"
-    "importlib.import_module(sys.argv[1])\n"
+    "handler = importlib.import_module(sys.argv[1])\n"
     "t1, c1 = time.perf_counter_ns(), time.process_time_ns()\n"
-    "print(json.dumps({'import_ns': t1 - t0, 'cpu_ns': c1 - c0, 'modules': len(sys.modules)}))\n"
+    "route = getattr(handler, 'route', None)\n"
+    "for name in ('body', 'query', 'response'):\n"
+    "    model = getattr(route, name, None)\n"
+    "    if isinstance(model, type) and hasattr(model, 'model_rebuild'):\n"
+    "        model.model_rebuild()\n"
+    "if route is None and 'pydantic' in sys.modules:\n"
+    "    from pydantic import BaseModel\n"
+    "    class FirstModel(BaseModel):\n"
+    "        n: int = 0\n"
+    "c2 = time.process_time_ns()\n"
+    "print(json.dumps({'import_ns': t1 - t0, 'cpu_ns': c1 - c0, 'first_cpu_ns': c2 - c0,\n"
+    "                  'modules': len(sys.modules)}))\n"
 )
 
 # As deployed, no .pyc ships: the CDK assets exclude __pycache__/*.pyc and the deps layer is
@@ -151,6 +174,7 @@ def measure_once(target: Target, bytecode: bool = True) -> dict[str, float]:
     return {
         "import_ms": got["import_ns"] / 1e6,
         "cpu_ms": got["cpu_ns"] / 1e6,
+        "first_cpu_ms": got["first_cpu_ns"] / 1e6,
         "process_ms": wall / 1e6,
         "modules": got["modules"],
     }
@@ -257,10 +281,12 @@ def run(
     base_nobc = median(s["cpu_ms"] for s in no_bc[BASELINE])
     base_ms = median(s["import_ms"] for s in samples[BASELINE])
     base_cpu = median(s["cpu_ms"] for s in samples[BASELINE])
+    base_first = median(s["first_cpu_ms"] for s in samples[BASELINE])
     results = []
     for t in all_targets:
         ms = median(s["import_ms"] for s in samples[t.name])
         cpu = median(s["cpu_ms"] for s in samples[t.name])
+        first = median(s["first_cpu_ms"] for s in samples[t.name])
         is_handler = t.name not in (BASELINE, REFERENCE)
         results.append(
             {
@@ -279,9 +305,14 @@ def run(
                 "modules_loaded": int(samples[t.name][0]["modules"]),
                 "ratio_to_baseline": round(ms / base_ms, 2),
                 "cpu_ratio_to_baseline": round(cpu / base_cpu, 2),
+                "with_route_models_cpu_ms_median": round(first, 1),
+                "with_route_models_ratio_to_baseline": round(first / base_first, 2),
                 # Judged on CPU time: on a shared machine, wall time also counts the time the
-                # process waited for a core, which is noise here (both are reported).
-                "meets_target": (cpu / base_cpu <= TARGET_RATIO) if is_handler else None,
+                # process waited for a core, which is noise here (both are reported). Both the
+                # import and the import plus the route's models must be within the target.
+                "meets_target": (max(cpu / base_cpu, first / base_first) <= TARGET_RATIO)
+                if is_handler
+                else None,
             }
         )
 
@@ -343,7 +374,8 @@ def run(
             "before": round(load_before[0], 2),
             "after": round(os.getloadavg()[0], 2),
         },
-        "target": f"every handler <= {TARGET_RATIO}x the baseline (median import CPU time)",
+        "target": f"every handler <= {TARGET_RATIO}x the baseline (median CPU time of the import, "
+        "and of the import plus the route's models)",
         "handlers": results,
         "over_target": [r["function"] for r in results if r["meets_target"] is False],
     }
@@ -363,6 +395,8 @@ def summary(result: dict[str, Any]) -> str:
             r["function"],
             f"{r['import_cpu_ms_median']:.1f}",
             f"{r['cpu_ratio_to_baseline']:.2f}x",
+            f"{r['with_route_models_cpu_ms_median']:.1f}",
+            f"{r['with_route_models_ratio_to_baseline']:.2f}x",
             f"{r['import_ms_median']:.1f}",
             f"{r['ratio_to_baseline']:.2f}x",
             f"{r['process_ms_median']:.1f}",
@@ -376,7 +410,9 @@ def summary(result: dict[str, Any]) -> str:
     out = [
         f"### Cold start (median of {result['method']['runs']} fresh processes each)",
         "",
-        f"Verdict on import CPU time; 1-minute load average {result['load_average_1m']['before']} "
+        "Verdict on CPU time: the import, and the import plus building the route's body, query "
+        "and response models (what the first request needs; models are built on first use); "
+        f"1-minute load average {result['load_average_1m']['before']} "
         f"before, {result['load_average_1m']['after']} after.",
         "",
         table(
@@ -384,6 +420,8 @@ def summary(result: dict[str, Any]) -> str:
                 "function",
                 "import CPU ms",
                 "CPU vs baseline",
+                "+ route models CPU ms",
+                "+ route models vs baseline",
                 "import wall ms",
                 "wall vs baseline",
                 "process wall ms",

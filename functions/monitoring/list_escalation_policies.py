@@ -1,13 +1,14 @@
 """GET /v1/escalation-policies: newest first, paginated."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from omp.domain import notifications as n
+from omp.domain.model import Model
 from omp.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from omp.runtime import container, http
 
 
-class PolicyListParams(BaseModel):
+class PolicyListParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)

@@ -1,12 +1,13 @@
 """GET /v1/metric-sources: configured CloudWatch metric sources with their last pull."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from omp.domain.metric_sources import MetricSourceListResponse
+from omp.domain.model import Model
 from omp.runtime import container, http
 
 
-class MetricSourceListParams(BaseModel):
+class MetricSourceListParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     limit: int = Field(default=50, ge=1, le=200)

@@ -1,9 +1,10 @@
 """GET /v1/audit-events: the audit log, newest first."""
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from omp.api.params import ListParams
 from omp.domain.audit import AuditEntry, AuditQuery
+from omp.domain.model import Model
 from omp.domain.queries import TimeRange
 from omp.runtime import container, http
 from omp.services import audit
@@ -14,7 +15,7 @@ class AuditListParams(ListParams):
     detail_type: str | None = Field(default=None, min_length=1, max_length=256)
 
 
-class AuditEventList(BaseModel):
+class AuditEventList(Model):
     audit_events: list[AuditEntry]
     next_token: str | None = None
 

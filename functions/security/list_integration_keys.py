@@ -1,14 +1,15 @@
 """GET /v1/integration-keys: every key, newest first (never the token)."""
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from omp.domain.keys import IntegrationKeyList
+from omp.domain.model import Model
 from omp.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from omp.runtime import container, http
 from omp.services import keys
 
 
-class KeyListParams(BaseModel):
+class KeyListParams(Model):
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     next_token: str | None = Field(default=None, max_length=4096)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from omp.api import lifecycle
 from omp.domain.alarms import AlarmResponse, AlarmStatus
+from omp.domain.model import Model
 from omp.runtime import container, http
 from omp.services import alarms
 
@@ -38,7 +39,7 @@ def change_status(request: http.Request, target: AlarmStatus) -> AlarmResponse:
     return AlarmResponse(alarm=alarm)
 
 
-class TimelineParams(BaseModel):
+class TimelineParams(Model):
     """`GET /v1/alarms/{alarm_id}/timeline`: a page of the timeline, oldest first."""
 
     model_config = ConfigDict(extra="ignore")
@@ -47,7 +48,7 @@ class TimelineParams(BaseModel):
     next_token: str | None = Field(default=None, max_length=4096)
 
 
-class AlarmTimelineEntryView(BaseModel):
+class AlarmTimelineEntryView(Model):
     at: str = Field(description="when the change happened (the source's time for source changes)")
     recorded_at: str = Field(description="when the platform recorded it")
     kind: str = Field(
@@ -60,7 +61,7 @@ class AlarmTimelineEntryView(BaseModel):
     actor: str | None = Field(description="who changed it through the API; null: the source")
 
 
-class AlarmTimelineResponse(BaseModel):
+class AlarmTimelineResponse(Model):
     alarm_id: str
     timeline: list[AlarmTimelineEntryView]
     next_token: str | None = None

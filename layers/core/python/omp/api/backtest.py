@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from omp.api.detectors import current_config
 from omp.domain import metrics as m
 from omp.domain.detector_settings import Settings
 from omp.domain.errors import NotFound, ValidationFailed
+from omp.domain.model import Model
 from omp.runtime import container
 
 
-class Window(BaseModel):
+class Window(Model):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     start: datetime = Field(alias="from")
@@ -29,7 +30,7 @@ class Window(BaseModel):
         return self
 
 
-class BacktestRequest(BaseModel):
+class BacktestRequest(Model):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     series_id: str = Field(min_length=1, max_length=64)
@@ -43,7 +44,7 @@ class BacktestRequest(BaseModel):
     )
 
 
-class NabProfile(BaseModel):
+class NabProfile(Model):
     score: float = Field(description="normalised NAB score at the settings' alarm threshold")
     detected_windows: int
     windows: int = Field(description="labelled windows scored (outside the probation)")
@@ -52,7 +53,7 @@ class NabProfile(BaseModel):
     best_threshold: float | None
 
 
-class BacktestAlarm(BaseModel):
+class BacktestAlarm(Model):
     timestamp: str
     value: float
     expected: float | None
@@ -62,7 +63,7 @@ class BacktestAlarm(BaseModel):
     detector: str
 
 
-class BacktestOut(BaseModel):
+class BacktestOut(Model):
     series_id: str
     points: int
     settings: Settings
@@ -76,7 +77,7 @@ class BacktestOut(BaseModel):
     )
 
 
-class BacktestResponse(BaseModel):
+class BacktestResponse(Model):
     backtest: BacktestOut
 
 

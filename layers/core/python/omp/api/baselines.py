@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from omp.domain import metrics as m
 from omp.domain.errors import ValidationFailed
+from omp.domain.model import Model
 from omp.domain.timeutil import iso
 from omp.runtime import container
 
@@ -25,7 +26,7 @@ def _epoch(value: datetime | None, name: str) -> int | None:
     return int(value.timestamp())
 
 
-class BaselineParams(BaseModel):
+class BaselineParams(Model):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     start: datetime | None = Field(
@@ -36,14 +37,14 @@ class BaselineParams(BaseModel):
     )
 
 
-class BaselinePoint(BaseModel):
+class BaselinePoint(Model):
     timestamp: str
     expected: float
     lower: float
     upper: float
 
 
-class BaselineOut(BaseModel):
+class BaselineOut(Model):
     series_id: str
     version: int
     fitted_at: str
@@ -54,7 +55,7 @@ class BaselineOut(BaseModel):
     points: list[BaselinePoint]
 
 
-class BaselineResponse(BaseModel):
+class BaselineResponse(Model):
     baseline: BaselineOut
 
 

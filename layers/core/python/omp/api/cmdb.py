@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from omp.domain.model import Model
 from omp.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from omp.runtime import container, http
 from omp.services import cmdb
 
 
-class PageParams(BaseModel):
+class PageParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
@@ -40,7 +41,7 @@ def types() -> cmdb.TypeCache:
     return cmdb.TypeCache(container.ci_types())
 
 
-class NeighborParams(BaseModel):
+class NeighborParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     direction: Literal["out", "in", "both"] = "both"
@@ -65,27 +66,27 @@ class NeighborParams(BaseModel):
         return names
 
 
-class DepthParams(BaseModel):
+class DepthParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     depth: int = Field(default=3, ge=1, le=6)
 
 
-class TopologyParams(BaseModel):
+class TopologyParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     root: str = Field(min_length=4, max_length=64, pattern=r"^ci_[0-9A-Z]+$")
     depth: int = Field(default=2, ge=1, le=6)
 
 
-class PathParams(BaseModel):
+class PathParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     to: str = Field(min_length=4, max_length=64, pattern=r"^ci_[0-9A-Z]+$")
     depth: int = Field(default=6, ge=1, le=6)
 
 
-class SearchParams(BaseModel):
+class SearchParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     q: str = Field(min_length=1, max_length=256, description="words; each matches as a prefix")
@@ -94,7 +95,7 @@ class SearchParams(BaseModel):
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
-class ResolveParams(BaseModel):
+class ResolveParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     resource: str = Field(

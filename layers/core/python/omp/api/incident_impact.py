@@ -7,11 +7,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from omp.api.incidents import IncidentView
 from omp.domain.errors import DomainError
 from omp.domain.incidents import Incident
+from omp.domain.model import Model
 
 logger = logging.getLogger("omp.incident_impact")
 
@@ -19,7 +20,7 @@ IMPACT_DEPTH = 4  # service -> application -> instance -> subnet is 3 hops
 MAX_CIS = 20  # the incident's CIs walked, at most
 
 
-class AffectedService(BaseModel):
+class AffectedService(Model):
     id: str = Field(description="the CI id of the service or application")
     name: str | None
     type: str = Field(description="service or application")
@@ -34,7 +35,7 @@ class IncidentDetailView(IncidentView):
     )
 
 
-class IncidentDetailResponse(BaseModel):
+class IncidentDetailResponse(Model):
     incident: IncidentDetailView
 
 

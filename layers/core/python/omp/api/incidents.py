@@ -3,16 +3,17 @@ what the routes answer) and the acknowledge/resolve glue both routes share."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from omp.api import lifecycle
 from omp.domain.alarms import Severity
 from omp.domain.incidents import IncidentStatus
+from omp.domain.model import Model
 from omp.runtime import container, http
 from omp.services import incidents
 
 
-class IncidentAlarmView(BaseModel):
+class IncidentAlarmView(Model):
     alarm_id: str
     severity: Severity
     resource: str | None
@@ -20,7 +21,7 @@ class IncidentAlarmView(BaseModel):
     resolved: bool
 
 
-class IncidentTimelineView(BaseModel):
+class IncidentTimelineView(Model):
     at: str
     kind: str
     actor: str
@@ -28,7 +29,7 @@ class IncidentTimelineView(BaseModel):
     note: str
 
 
-class IncidentView(BaseModel):
+class IncidentView(Model):
     id: str
     status: IncidentStatus
     title: str
@@ -49,11 +50,11 @@ class IncidentView(BaseModel):
     timeline: list[IncidentTimelineView]
 
 
-class IncidentResponse(BaseModel):
+class IncidentResponse(Model):
     incident: IncidentView
 
 
-class IncidentListResponse(BaseModel):
+class IncidentListResponse(Model):
     incidents: list[IncidentView]
     next_token: str | None = None
 
@@ -83,7 +84,7 @@ _ID = Field(min_length=1, max_length=64)
 MAX_MERGE = 20  # one transaction: the target and every merged incident (DynamoDB: 100 items)
 
 
-class MergeIncidents(BaseModel):
+class MergeIncidents(Model):
     """`POST /v1/incidents/{incident_id}/merge`: the incidents whose alarms move into this one."""
 
     model_config = ConfigDict(extra="forbid")
@@ -98,12 +99,12 @@ class MergeIncidents(BaseModel):
     )
 
 
-class MergeResponse(BaseModel):
+class MergeResponse(Model):
     incident: IncidentView
     merged: list[IncidentView]
 
 
-class SplitIncident(BaseModel):
+class SplitIncident(Model):
     """`POST /v1/incidents/{incident_id}/split`: the alarms that leave for a new incident."""
 
     model_config = ConfigDict(extra="forbid")
@@ -114,7 +115,7 @@ class SplitIncident(BaseModel):
     )
 
 
-class SplitResponse(BaseModel):
+class SplitResponse(Model):
     incident: IncidentView
     new_incident: IncidentView
 

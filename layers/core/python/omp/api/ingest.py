@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from omp.domain.model import Model
 from omp.runtime import container, http
 from omp.services import ingest
 
 
-class IngestAccepted(BaseModel):
+class IngestAccepted(Model):
     """202: queued. `status`/`message`/`dedup_key` mirror PagerDuty's Events API answer."""
 
     status: str = "success"

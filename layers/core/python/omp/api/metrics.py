@@ -11,11 +11,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from omp.api.metric_points import queue_for_scoring
 from omp.domain import metrics as m
 from omp.domain.errors import BadRequest, DomainError, PayloadTooLarge, ValidationFailed
+from omp.domain.model import Model
 from omp.domain.timeutil import iso
 from omp.runtime import container, http
 from omp.services import metrics as svc
@@ -200,7 +201,7 @@ def otlp_answer(outcome: svc.IngestOutcome, media: str) -> dict[str, Any]:
 # ---- GET routes -----------------------------------------------------------------------------
 
 
-class SeriesListParams(BaseModel):
+class SeriesListParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     name_prefix: str | None = Field(default=None, min_length=1, max_length=m.MAX_NAME_LENGTH)
@@ -216,7 +217,7 @@ _STEP = re.compile(r"^(\d{1,7})([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3_600, "d": 86_400}
 
 
-class QueryParams(BaseModel):
+class QueryParams(Model):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     series: str = Field(min_length=1, max_length=64, description="A series id (ser_...)")

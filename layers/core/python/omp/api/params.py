@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from omp.domain.model import Model
 from omp.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
-class ListParams(BaseModel):
+class ListParams(Model):
     """Query parameters every list takes: the time window and the page."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)

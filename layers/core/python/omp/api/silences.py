@@ -5,22 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from omp.domain import silences as domain
 from omp.domain.inhibition import InhibitionRuleRecord
+from omp.domain.model import Model
 from omp.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from omp.domain.silences import MaintenanceWindow, SilenceRecord, SilenceState
 
 
-class MatcherView(BaseModel):
+class MatcherView(Model):
     name: str
     value: str
     is_regex: bool
     is_equal: bool
 
 
-class SilenceView(BaseModel):
+class SilenceView(Model):
     id: str
     matchers: list[MatcherView]
     starts_at: str
@@ -33,16 +34,16 @@ class SilenceView(BaseModel):
     version: int
 
 
-class SilenceResponse(BaseModel):
+class SilenceResponse(Model):
     silence: SilenceView
 
 
-class SilenceListResponse(BaseModel):
+class SilenceListResponse(Model):
     silences: list[SilenceView]
     next_token: str | None = None
 
 
-class PageParams(BaseModel):
+class PageParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
@@ -55,7 +56,7 @@ class SilenceListParams(PageParams):
     )
 
 
-class MaintenanceWindowView(BaseModel):
+class MaintenanceWindowView(Model):
     id: str
     name: str
     cron: str
@@ -70,16 +71,16 @@ class MaintenanceWindowView(BaseModel):
     next_start: str | None = Field(description="the next start within a year")
 
 
-class MaintenanceWindowResponse(BaseModel):
+class MaintenanceWindowResponse(Model):
     maintenance_window: MaintenanceWindowView
 
 
-class MaintenanceWindowListResponse(BaseModel):
+class MaintenanceWindowListResponse(Model):
     maintenance_windows: list[MaintenanceWindowView]
     next_token: str | None = None
 
 
-class InhibitionRuleView(BaseModel):
+class InhibitionRuleView(Model):
     id: str
     name: str
     source_matchers: list[MatcherView]
@@ -89,11 +90,11 @@ class InhibitionRuleView(BaseModel):
     created_at: str
 
 
-class InhibitionRuleResponse(BaseModel):
+class InhibitionRuleResponse(Model):
     inhibition_rule: InhibitionRuleView
 
 
-class InhibitionRuleListResponse(BaseModel):
+class InhibitionRuleListResponse(Model):
     inhibition_rules: list[InhibitionRuleView]
     next_token: str | None = None
 

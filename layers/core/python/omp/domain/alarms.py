@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
 from omp.domain.errors import Conflict, ValidationFailed
 from omp.domain.events import DomainEvent
+from omp.domain.model import Model
 from omp.domain.pagination import DEFAULT_LIMIT
 from omp.domain.queries import TimeRange
 from omp.domain.timeutil import iso, utc
@@ -53,7 +54,7 @@ LabelKey = Annotated[
 LabelValue = Annotated[str, StringConstraints(max_length=1024)]
 
 
-class CreateAlarm(BaseModel):
+class CreateAlarm(Model):
     """The body of `POST /v1/alarms`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -69,7 +70,7 @@ class CreateAlarm(BaseModel):
     )
 
 
-class Alarm(BaseModel):
+class Alarm(Model):
     """An alarm as stored and as returned by the API."""
 
     id: str
@@ -160,7 +161,7 @@ def event_for(alarm: Alarm, actor: str) -> DomainEvent:
     )
 
 
-class StatusChange(BaseModel):
+class StatusChange(Model):
     """The optional body of `POST /v1/alarms/{id}/ack` and `/resolve`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -171,11 +172,11 @@ class StatusChange(BaseModel):
     )
 
 
-class AlarmResponse(BaseModel):
+class AlarmResponse(Model):
     alarm: Alarm
 
 
-class AlarmListResponse(BaseModel):
+class AlarmListResponse(Model):
     alarms: list[Alarm]
     next_token: str | None = None
 

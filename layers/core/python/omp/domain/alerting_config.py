@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from omp.domain.dedup import DedupPolicy
 from omp.domain.incidents import IncidentPolicy
+from omp.domain.model import Model
 
 MIN_WINDOW_S = 10
 MAX_WINDOW_S = 24 * 3600
@@ -33,7 +34,7 @@ RuleName = Annotated[
 Seconds = Annotated[int, Field(ge=MIN_WINDOW_S, le=MAX_WINDOW_S)]
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -114,7 +115,7 @@ class AlertingConfigView(AlertingSettings):
     updated_by: str | None = None
 
 
-class AlertingConfigResponse(BaseModel):
+class AlertingConfigResponse(Model):
     alerting_config: AlertingConfigView
 
 

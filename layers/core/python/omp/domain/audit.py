@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-
+from omp.domain.model import Model
 from omp.domain.pagination import DEFAULT_LIMIT
 from omp.domain.queries import TimeRange
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Model):
     event_id: str
     time: str
     source: str

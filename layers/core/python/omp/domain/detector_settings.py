@@ -14,15 +14,16 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from omp.analytics.detectors import DetectorSettings, Direction
+from omp.domain.model import Model
 
 MAX_RULES = 200
 MAX_EXCLUDED = 50
 
 
-class ExcludedRange(BaseModel):
+class ExcludedRange(Model):
     """A time range scored 0 and kept out of the learned statistics (a deploy, a load test)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -39,7 +40,7 @@ class ExcludedRange(BaseModel):
         return self
 
 
-class Settings(BaseModel):
+class Settings(Model):
     model_config = ConfigDict(extra="forbid")
 
     sensitivity: float = Field(
@@ -90,7 +91,7 @@ class Rule(Settings):
         )
 
 
-class DetectorConfig(BaseModel):
+class DetectorConfig(Model):
     """The stored configuration (without its version)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -119,7 +120,7 @@ class DetectorConfigOut(DetectorConfig):
     updated_by: str | None = None
 
 
-class DetectorConfigResponse(BaseModel):
+class DetectorConfigResponse(Model):
     detector_config: DetectorConfigOut
 
 

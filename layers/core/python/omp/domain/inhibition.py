@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from omp.domain.matchers import LABEL_NAME, LabelName, Matcher, MatcherIn, matches_all
+from omp.domain.model import Model
 
 MAX_MATCHERS = 32
 ID_PREFIX = "inh"
@@ -95,7 +96,7 @@ def inhibited(
     return None if found is None else found.rule_index
 
 
-class InhibitRuleIn(BaseModel):
+class InhibitRuleIn(Model):
     """An inhibition rule in a request body. Unlike Alertmanager, both sides need at least one
     matcher: an empty side would match every alert, a rule that mutes the whole platform."""
 

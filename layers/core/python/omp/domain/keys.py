@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
+from omp.domain.model import Model
 from omp.domain.signals import INGEST_SOURCES
 
 ID_PREFIX = "ik"
@@ -28,7 +29,7 @@ LabelName = Annotated[str, StringConstraints(pattern=r"^[^,\s]{1,128}$")]
 MAX_FINGERPRINT_LABELS = 20
 
 
-class CreateIntegrationKey(BaseModel):
+class CreateIntegrationKey(Model):
     """The body of `POST /v1/integration-keys`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -46,7 +47,7 @@ class CreateIntegrationKey(BaseModel):
     )
 
 
-class IntegrationKey(BaseModel):
+class IntegrationKey(Model):
     id: str
     name: str
     source: str
@@ -65,14 +66,14 @@ class CreatedIntegrationKey(IntegrationKey):
     key: str = Field(description="The bearer token: shown this once, stored only as a hash")
 
 
-class IntegrationKeyResponse(BaseModel):
+class IntegrationKeyResponse(Model):
     integration_key: IntegrationKey
 
 
-class CreatedIntegrationKeyResponse(BaseModel):
+class CreatedIntegrationKeyResponse(Model):
     integration_key: CreatedIntegrationKey
 
 
-class IntegrationKeyList(BaseModel):
+class IntegrationKeyList(Model):
     integration_keys: list[IntegrationKey]
     next_token: str | None = None

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
+from omp.domain.model import Model
 
 LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/-]*$")
 MAX_VALUE = 1024
@@ -209,7 +211,7 @@ LabelName = Annotated[
 ]
 
 
-class MatcherIn(BaseModel):
+class MatcherIn(Model):
     """One matcher in a request body: `{name, value, is_regex, is_equal}` or the string form
     `name=~"value"` (then given as a bare JSON string)."""
 

@@ -6,7 +6,9 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from omp.domain.model import Model
 
 CW_STATS = ("Average", "Sum", "Minimum", "Maximum", "SampleCount")
 _PERCENTILE = re.compile(r"^p(\d{1,2}(\.\d{1,2})?|100)$")
@@ -15,14 +17,14 @@ MAX_METRIC_NAMES = 100  # GetMetricData takes 500 queries per call; one query pe
 _NAMESPACE = re.compile(r"^[^:][^:]{0,254}$")
 
 
-class Dimension(BaseModel):
+class Dimension(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=255)
     value: str = Field(min_length=1, max_length=1024)
 
 
-class CreateMetricSource(BaseModel):
+class CreateMetricSource(Model):
     """What to pull: one GetMetricData query per metric name, all with the same dimensions."""
 
     model_config = ConfigDict(extra="forbid")
@@ -76,11 +78,11 @@ class MetricSource(CreateMetricSource):
         return f"metric-source:{self.id}"
 
 
-class MetricSourceResponse(BaseModel):
+class MetricSourceResponse(Model):
     metric_source: MetricSource
 
 
-class MetricSourceListResponse(BaseModel):
+class MetricSourceListResponse(Model):
     metric_sources: list[MetricSource]
     next_token: str | None = None
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from omp.domain.model import Model
 from omp.domain.timeutil import iso
 
 MAX_BATCH_POINTS = 1_000  # POST /v1/metrics
@@ -305,7 +306,7 @@ LAST_SEEN_REFRESH_S = 3_600
 # ---- API models -----------------------------------------------------------------------------
 
 
-class MetricPointIn(BaseModel):
+class MetricPointIn(Model):
     """One point of `POST /v1/metrics` (documentation only: points are checked one by one)."""
 
     name: str = Field(max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN.pattern)
@@ -314,23 +315,23 @@ class MetricPointIn(BaseModel):
     value: float
 
 
-class MetricBatchIn(BaseModel):
+class MetricBatchIn(Model):
     points: list[MetricPointIn] = Field(max_length=MAX_BATCH_POINTS)
 
 
-class RejectedPoint(BaseModel):
+class RejectedPoint(Model):
     index: int = Field(description="Position of the point in the request (0-based)")
     reason: str = Field(description="A stable code, see docs/metrics.md")
     message: str
 
 
-class IngestResponse(BaseModel):
+class IngestResponse(Model):
     accepted: int = Field(description="Points stored, or already stored with the same value")
     rejected: list[RejectedPoint]
     series: int = Field(description="Distinct series among the accepted points")
 
 
-class Series(BaseModel):
+class Series(Model):
     id: str
     name: str
     dimensions: dict[str, str]
@@ -350,17 +351,17 @@ class Series(BaseModel):
         )
 
 
-class SeriesListResponse(BaseModel):
+class SeriesListResponse(Model):
     series: list[Series]
     next_token: str | None = None
 
 
-class QueryPoint(BaseModel):
+class QueryPoint(Model):
     timestamp: str = Field(description="Start of the step window, RFC 3339")
     value: float
 
 
-class QueryResponse(BaseModel):
+class QueryResponse(Model):
     series: Series
     stat: str
     step: int = Field(description="Seconds per returned point")

@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from omp.domain.errors import ValidationFailed
+from omp.domain.model import Model
 from omp.domain.routing import (
     Duration,
     MsTeamsIntegration,
@@ -70,7 +71,7 @@ class NotificationConfigView(RoutingConfig):
     updated_by: str
 
 
-class NotificationConfigResponse(BaseModel):
+class NotificationConfigResponse(Model):
     notification_config: NotificationConfigView
 
 
@@ -464,7 +465,7 @@ def retryable_status(status: int) -> bool:
 # ---- escalation -----------------------------------------------------------------------------
 
 
-class EscalationLevel(BaseModel):
+class EscalationLevel(Model):
     model_config = ConfigDict(extra="forbid")
 
     receivers: list[Name] = Field(min_length=1, max_length=8)
@@ -482,7 +483,7 @@ class EscalationLevel(BaseModel):
         return self
 
 
-class CreateEscalationPolicy(BaseModel):
+class CreateEscalationPolicy(Model):
     """The body of `POST /v1/escalation-policies`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -501,12 +502,12 @@ class EscalationPolicy(CreateEscalationPolicy):
     created_by: str
 
 
-class EscalationLevelView(BaseModel):
+class EscalationLevelView(Model):
     receivers: list[str]
     delay_seconds: float
 
 
-class EscalationPolicyView(BaseModel):
+class EscalationPolicyView(Model):
     id: str
     name: str
     description: str
@@ -533,11 +534,11 @@ def policy_view(policy: EscalationPolicy) -> EscalationPolicyView:
     )
 
 
-class EscalationPolicyResponse(BaseModel):
+class EscalationPolicyResponse(Model):
     escalation_policy: EscalationPolicyView
 
 
-class EscalationPolicyListResponse(BaseModel):
+class EscalationPolicyListResponse(Model):
     escalation_policies: list[EscalationPolicyView]
     next_token: str | None = None
 
@@ -600,7 +601,7 @@ class NotificationStatus(StrEnum):
     FAILED = "failed"
 
 
-class NotificationRecordView(BaseModel):
+class NotificationRecordView(Model):
     """One delivery to one integration, as `GET /v1/notifications` lists it."""
 
     id: str
@@ -620,7 +621,7 @@ class NotificationRecordView(BaseModel):
     resolved: int = 0
 
 
-class NotificationListResponse(BaseModel):
+class NotificationListResponse(Model):
     notifications: list[NotificationRecordView]
     next_token: str | None = None
 

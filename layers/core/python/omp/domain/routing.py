@@ -67,7 +67,6 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -77,6 +76,7 @@ from pydantic import (
 )
 
 from omp.domain.matchers import LABEL_NAME, Matcher, MatcherIn, matches_all
+from omp.domain.model import Model
 from omp.domain.silences import RecurringSchedule
 
 GROUP_BY_ALL = "..."
@@ -321,7 +321,7 @@ def route_muted(
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 
-class RouteConfig(BaseModel):
+class RouteConfig(Model):
     """One node of the routing tree, as the API accepts it (Alertmanager's `route` block)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -390,7 +390,7 @@ _SECRET_NAME = r"[A-Za-z0-9/_+=.@-]{1,512}"
 _TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
 
 
-class SecretRef(BaseModel):
+class SecretRef(Model):
     """Where a secret lives in AWS Secrets Manager: never the secret itself."""
 
     model_config = ConfigDict(extra="forbid")
@@ -403,7 +403,7 @@ class SecretRef(BaseModel):
     )
 
 
-class _Integration(BaseModel):
+class _Integration(Model):
     model_config = ConfigDict(extra="forbid")
 
     send_resolved: bool = True
@@ -460,14 +460,14 @@ Integration = Annotated[
 ]
 
 
-class Receiver(BaseModel):
+class Receiver(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
     integrations: list[Integration] = Field(default_factory=list, max_length=16)
 
 
-class TimeIntervalIn(BaseModel):
+class TimeIntervalIn(Model):
     """A named recurring interval for `mute_time_intervals` / `active_time_intervals`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -485,7 +485,7 @@ class TimeIntervalIn(BaseModel):
         return RecurringSchedule.of(self.cron, self.duration, self.timezone)
 
 
-class RoutingConfig(BaseModel):
+class RoutingConfig(Model):
     """The routing tree, its receivers and named time intervals, checked for consistency."""
 
     model_config = ConfigDict(extra="forbid")

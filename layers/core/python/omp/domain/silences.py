@@ -41,7 +41,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -51,6 +50,7 @@ from pydantic import (
 from omp.domain.errors import ValidationFailed
 from omp.domain.events import DomainEvent
 from omp.domain.matchers import Matcher, MatcherIn, MatchType, matches_all
+from omp.domain.model import Model
 
 ID_PREFIX = "sil"
 WINDOW_ID_PREFIX = "mwn"
@@ -106,7 +106,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1024)]
 Ticket = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
 
-class CreateSilence(BaseModel):
+class CreateSilence(Model):
     """The body of `POST /v1/silences`. The creator comes from the caller's identity."""
 
     model_config = ConfigDict(extra="forbid")
@@ -470,7 +470,7 @@ def active(window: MaintenanceWindow | RecurringSchedule, now: datetime) -> bool
     return schedule.active(now)
 
 
-class CreateMaintenanceWindow(BaseModel):
+class CreateMaintenanceWindow(Model):
     """The body of `POST /v1/maintenance-windows`."""
 
     model_config = ConfigDict(extra="forbid")

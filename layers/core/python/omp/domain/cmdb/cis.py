@@ -5,10 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from omp.domain.cmdb.types import TypeName
 from omp.domain.events import DomainEvent
+from omp.domain.model import Model
 
 ID_PREFIX = "ci"
 REL_PREFIX = "rel"
@@ -27,7 +28,7 @@ class CiStatus(StrEnum):
     RETIRED = "retired"
 
 
-class Ci(BaseModel):
+class Ci(Model):
     """A configuration item as stored and as returned by the API."""
 
     id: str
@@ -46,7 +47,7 @@ class Ci(BaseModel):
     conflicts: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
-class CreateCi(BaseModel):
+class CreateCi(Model):
     """The body of `POST /v1/cis`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -58,7 +59,7 @@ class CreateCi(BaseModel):
     reason: Reason | None = None
 
 
-class UpdateCi(BaseModel):
+class UpdateCi(Model):
     """The body of `PUT /v1/cis/{ci_id}`: attributes are merged (null removes one)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -70,14 +71,14 @@ class UpdateCi(BaseModel):
     reason: Reason | None = None
 
 
-class RetireParams(BaseModel):
+class RetireParams(Model):
     model_config = ConfigDict(extra="ignore")
 
     version: int | None = Field(default=None, ge=1, description="retire only at this version")
     reason: Reason | None = None
 
 
-class UpsertItem(BaseModel):
+class UpsertItem(Model):
     model_config = ConfigDict(extra="forbid")
 
     type: TypeName
@@ -85,7 +86,7 @@ class UpsertItem(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict, max_length=100)
 
 
-class BatchUpsert(BaseModel):
+class BatchUpsert(Model):
     """The body of `POST /v1/cis:batchUpsert`: CIs matched on type + natural key."""
 
     model_config = ConfigDict(extra="forbid")
@@ -95,7 +96,7 @@ class BatchUpsert(BaseModel):
     reason: Reason | None = None
 
 
-class UpsertResult(BaseModel):
+class UpsertResult(Model):
     index: int
     outcome: Literal["created", "updated", "unchanged", "failed"]
     ci_id: str | None = None
@@ -103,16 +104,16 @@ class UpsertResult(BaseModel):
     error: dict[str, Any] | None = None
 
 
-class BatchUpsertResponse(BaseModel):
+class BatchUpsertResponse(Model):
     results: list[UpsertResult]
     counts: dict[str, int]
 
 
-class CiResponse(BaseModel):
+class CiResponse(Model):
     ci: Ci
 
 
-class CiListResponse(BaseModel):
+class CiListResponse(Model):
     cis: list[Ci]
     next_token: str | None = None
 

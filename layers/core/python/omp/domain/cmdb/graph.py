@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from omp.domain.cmdb.relations import RELATION_TYPE_PATTERN
+from omp.domain.model import Model
 
 MAX_DEPTH = 6
 MAX_NODES = 5000  # a walk stops growing past this many CIs (the answer says it was truncated)
@@ -21,7 +22,7 @@ RelationName = Annotated[str, StringConstraints(pattern=RELATION_TYPE_PATTERN)]
 CiId = Annotated[str, StringConstraints(min_length=4, max_length=64, pattern=r"^ci_[0-9A-Z]+$")]
 
 
-class AddRelation(BaseModel):
+class AddRelation(Model):
     """The body of `POST /v1/cis/{ci_id}/relations`: an edge from this CI to `target`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -31,7 +32,7 @@ class AddRelation(BaseModel):
     source: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "api"
 
 
-class Relation(BaseModel):
+class Relation(Model):
     id: str
     type: str
     source: str
@@ -40,12 +41,12 @@ class Relation(BaseModel):
     target_type: str | None = None
 
 
-class RelationResponse(BaseModel):
+class RelationResponse(Model):
     relation: Relation
     created: bool = True
 
 
-class Node(BaseModel):
+class Node(Model):
     id: str
     type: str | None = None
     name: str | None = None
@@ -53,7 +54,7 @@ class Node(BaseModel):
     depth: int = 0
 
 
-class GraphResponse(BaseModel):
+class GraphResponse(Model):
     """Nodes and edges around a CI (neighbors, topology)."""
 
     root: str
@@ -63,14 +64,14 @@ class GraphResponse(BaseModel):
     round_trips: int = 0
 
 
-class Impacted(BaseModel):
+class Impacted(Model):
     ci: Node
     depth: int
     path: list[str] = Field(description="CI ids from the CI asked about to this one")
     relations: list[str] = Field(description="the relation ids along the path")
 
 
-class ImpactResponse(BaseModel):
+class ImpactResponse(Model):
     ci_id: str
     direction: Literal["downstream", "upstream"]
     items: list[Impacted]
@@ -78,7 +79,7 @@ class ImpactResponse(BaseModel):
     round_trips: int = 0
 
 
-class PathResponse(BaseModel):
+class PathResponse(Model):
     source: str
     target: str
     found: bool

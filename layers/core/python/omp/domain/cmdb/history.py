@@ -11,14 +11,14 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from omp.domain.model import Model
 
 GENESIS = "0" * 64
 
 Change = Literal["created", "updated", "retired", "restored"]
 
 
-class HistoryRecord(BaseModel):
+class HistoryRecord(Model):
     ci_id: str
     version: int
     change: Change
@@ -50,12 +50,12 @@ def seal(record: HistoryRecord) -> HistoryRecord:
     return record.model_copy(update={"hash": digest(record.prev_hash, body)})
 
 
-class BrokenLink(BaseModel):
+class BrokenLink(Model):
     version: int
     reason: str
 
 
-class VerifyResult(BaseModel):
+class VerifyResult(Model):
     ci_id: str
     valid: bool
     versions: int
@@ -99,10 +99,10 @@ def _broken(ci_id: str, count: int, version: int, reason: str) -> VerifyResult:
     )
 
 
-class HistoryResponse(BaseModel):
+class HistoryResponse(Model):
     history: list[HistoryRecord]
     next_token: str | None = None
 
 
-class VerifyResponse(BaseModel):
+class VerifyResponse(Model):
     verification: VerifyResult

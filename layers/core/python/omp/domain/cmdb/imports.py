@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from omp.domain.model import Model
 
 ID_PREFIX = "imp"
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
 
-class ImportJob(BaseModel):
+class ImportJob(Model):
     id: str
     kind: Literal["netbox"] = "netbox"
     status: JobStatus
@@ -24,5 +26,5 @@ class ImportJob(BaseModel):
     updated_at: str
 
 
-class ImportJobResponse(BaseModel):
+class ImportJobResponse(Model):
     job: ImportJob

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from omp.domain.cmdb.relations import RELATION_TYPE_PATTERN
 from omp.domain.errors import ValidationFailed
+from omp.domain.model import Model
 from omp.domain.timeutil import iso
 
 AttributeType = Literal[
@@ -40,7 +41,7 @@ MAX_ATTRIBUTES = 100
 RESERVED = frozenset({"id", "type", "name", "status", "version"})
 
 
-class AttributeDef(BaseModel):
+class AttributeDef(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: AttributeName
@@ -58,7 +59,7 @@ class AttributeDef(BaseModel):
     description: Description = ""
 
 
-class RelationRule(BaseModel):
+class RelationRule(Model):
     """A CI of this type may have an edge `relation` to a CI of type `target` (or a subtype)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -70,7 +71,7 @@ class RelationRule(BaseModel):
     )
 
 
-class DerivationRule(BaseModel):
+class DerivationRule(Model):
     """A relation derived from an attribute value: an EC2 instance's `subnet_id` makes a
     member_of edge to the subnet whose `target_attribute` (its natural key by default) has that
     value."""
@@ -83,7 +84,7 @@ class DerivationRule(BaseModel):
     target_attribute: AttributeName | None = None
 
 
-class CiTypeSpec(BaseModel):
+class CiTypeSpec(Model):
     """The body of `POST /v1/ci-types` (and, with `version`, of `PUT /v1/ci-types/{name}`)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -99,7 +100,7 @@ class CiTypeSpec(BaseModel):
     derive: list[DerivationRule] = Field(default_factory=list, max_length=50)
 
 
-class UpdateCiType(BaseModel):
+class UpdateCiType(Model):
     """The body of `PUT /v1/ci-types/{name}`: the whole definition and the version it replaces."""
 
     model_config = ConfigDict(extra="forbid")
@@ -123,7 +124,7 @@ class CiType(CiTypeSpec):
     updated_at: str | None = None
 
 
-class ResolvedType(BaseModel):
+class ResolvedType(Model):
     name: str
     ancestors: list[str]  # nearest first
     natural_key: str
@@ -145,11 +146,11 @@ class CiTypeView(CiType):
     resolved: ResolvedType | None = None
 
 
-class CiTypeResponse(BaseModel):
+class CiTypeResponse(Model):
     ci_type: CiTypeView
 
 
-class CiTypeListResponse(BaseModel):
+class CiTypeListResponse(Model):
     ci_types: list[CiType]
     next_token: str | None = None
 
