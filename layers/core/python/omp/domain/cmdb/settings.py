@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from omp.domain.cmdb.cis import SourceName
 from omp.domain.cmdb.sources import DEFAULT_PRIORITY
 from omp.domain.cmdb.types import TypeName
+from omp.domain.model import Model
 
 AttributePath = Annotated[
     str, StringConstraints(max_length=130, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -23,7 +24,7 @@ def _unique(order: list[str]) -> list[str]:
     return order
 
 
-class SourcePriorityConfig(BaseModel):
+class SourcePriorityConfig(Model):
     """Highest first. The most specific list applies: `by_attribute` (`"<type>.<attribute>"`,
     the type or one of its parents), then `by_type` (the type or a parent), then `default`."""
 
@@ -46,7 +47,7 @@ class SourcePriorityConfig(BaseModel):
         return value
 
 
-class CmdbSettings(BaseModel):
+class CmdbSettings(Model):
     model_config = ConfigDict(extra="forbid")
 
     source_priority: SourcePriorityConfig = Field(default_factory=SourcePriorityConfig)
@@ -72,7 +73,7 @@ class CmdbSettingsView(CmdbSettings):
     updated_by: str | None = None
 
 
-class CmdbSettingsResponse(BaseModel):
+class CmdbSettingsResponse(Model):
     cmdb_settings: CmdbSettingsView
 
 
