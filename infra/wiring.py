@@ -225,6 +225,10 @@ class Function:
     # AWS API actions that support no resource-level permission (granted on `*`, e.g.
     # cloudwatch:GetMetricData); each listed in docs/infrastructure.md with its reason.
     aws_actions: tuple[str, ...] = ()
+    # Queue consumers only: a record it can never process goes to its trigger queue's DLQ at
+    # once, with the reason as message attributes (sqs:SendMessage on that DLQ, OMP_DLQ_URL),
+    # instead of failing maxReceiveCount times with the reason only in the log.
+    dead_letters: bool = False
     memory_mb: int = 256
     timeout_s: int = 10
 
@@ -371,6 +375,7 @@ FUNCTIONS: tuple[Function, ...] = (
         buses=_ALARM_EVENTS,
         buckets={"ingest": "read"},
         graph=True,
+        dead_letters=True,  # a payload no normaliser accepts goes to the DLQ with the reason
         timeout_s=60,  # under the alert-ingest queue's 120 s visibility timeout
     ),
     Function(
@@ -943,7 +948,11 @@ FUNCTIONS: tuple[Function, ...] = (
         service="cmdb",
         handler="cmdb/sync_ci_graph",
         trigger=EventRule(
-            {"source": ["omp.cmdb"], "detail-type": ["CiCreated", "CiChanged", "CiRetired"]}
+            {
+                "source": ["omp.cmdb"],
+                # CisImported: one event per chunk of an import (omp.services.cmdb_import)
+                "detail-type": ["CiCreated", "CiChanged", "CiRetired", "CisImported"],
+            }
         ),
         tables={"cmdb": "read"},
         buses=(PLATFORM_BUS,),
@@ -955,7 +964,11 @@ FUNCTIONS: tuple[Function, ...] = (
         service="cmdb",
         handler="cmdb/index_ci",
         trigger=EventRule(
-            {"source": ["omp.cmdb"], "detail-type": ["CiCreated", "CiChanged", "CiRetired"]}
+            {
+                "source": ["omp.cmdb"],
+                # CisImported: one event per chunk of an import (omp.services.cmdb_import)
+                "detail-type": ["CiCreated", "CiChanged", "CiRetired", "CisImported"],
+            }
         ),
         tables={"cmdb": "read"},
         search=True,
@@ -1093,7 +1106,8 @@ def env_key(kind: str, name: str) -> str:
 
 
 ResourceResolver = Callable[[str, str], str]
-"""(kind, logical name) -> physical name/URL/ARN. kind: table, queue, bus, topic, bucket, machine,
+"""(kind, logical name) -> physical name/URL/ARN. kind: table, queue, dlq (a queue's DLQ URL), bus,
+topic, bucket, machine,
 or cognito ("issuer" / "client_id"; the local runtime answers ""), or ("graph", "endpoint") /
 ("search", "endpoint") for functions with graph / search (Neptune wss URL, OpenSearch https URL)."""
 
@@ -1132,6 +1146,8 @@ def environment(fn: Function, resolve: ResourceResolver, stage: str) -> dict[str
         env[env_key("bus", bus)] = resolve("bus", bus)
     for queue in fn.queues:
         env[env_key("queue", queue)] = resolve("queue", queue)
+    if fn.dead_letters and isinstance(fn.trigger, QueueTrigger):
+        env["OMP_DLQ_URL"] = resolve("dlq", fn.trigger.queue)
     for topic in fn.topics:
         env[env_key("topic", topic)] = resolve("topic", topic)
     for bucket in fn.buckets:
@@ -1210,6 +1226,8 @@ def validate() -> None:
             if used - known:
                 raise ValueError(f"{fn.name}: unknown {kind} {sorted(used - known)}")
         trigger = fn.trigger
+        if fn.dead_letters and not isinstance(trigger, QueueTrigger):
+            raise ValueError(f"{fn.name}: dead_letters needs a queue trigger")
         if isinstance(trigger, HttpRoute):
             key = (trigger.method, trigger.path)
             if key in routes:

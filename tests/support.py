@@ -32,6 +32,8 @@ def resolve(kind: str, name: str) -> str:
         return ""
     if kind == "queue":
         return f"https://sqs.us-east-1.amazonaws.com/123456789012/{PREFIX}{name}"
+    if kind == "dlq":
+        return f"https://sqs.us-east-1.amazonaws.com/123456789012/{PREFIX}{name}-dlq"
     return f"{PREFIX}{name}"
 
 
@@ -44,6 +46,7 @@ def create_queues_and_buckets(sqs: Any, s3: Any) -> None:
     """The catalog's queues and buckets under the names `resolve` gives (moto only)."""
     for queue in wiring.QUEUES:
         sqs.create_queue(QueueName=PREFIX + queue.name)
+        sqs.create_queue(QueueName=PREFIX + queue.name + "-dlq")
     for bucket in wiring.BUCKETS:
         s3.create_bucket(Bucket=PREFIX + bucket.name)
 

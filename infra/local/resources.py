@@ -53,6 +53,7 @@ class Resources:
         table: dict[str, dict[str, str]] = {
             "table": self.tables,
             "queue": self.queue_urls,
+            "dlq": self.dlq_urls,
             "bus": self.buses,
             "topic": self.topics,
             "bucket": self.buckets,

@@ -66,6 +66,9 @@ class Names:
     def queue_url(self, name: str) -> str:
         return f"https://sqs.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}/{cdk.Aws.ACCOUNT_ID}/{self.queue(name)}"
 
+    def dlq_url(self, name: str) -> str:
+        return f"https://sqs.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}/{cdk.Aws.ACCOUNT_ID}/{self.dlq(name)}"
+
     def topic_arn(self, scope: cdk.Stack, name: str) -> str:
         return scope.format_arn(
             service="sns", resource=self.topic(name), arn_format=cdk.ArnFormat.NO_RESOURCE_NAME

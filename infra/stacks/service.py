@@ -211,12 +211,29 @@ class ServiceStack(cdk.Stack):
             ),
         )
 
+    def dlq(self, name: str) -> sqs.IQueue:
+        """The DLQ of queue `name`."""
+        return self._imported(  # type: ignore[return-value]
+            "dlq",
+            name,
+            lambda: sqs.Queue.from_queue_attributes(
+                self,
+                f"Dlq{cid(name)}",
+                queue_arn=self.names.dlq_arn(self, name),
+                queue_url=self.names.dlq_url(name),
+                queue_name=self.names.dlq(name),
+                key_arn=self.key.key_arn,
+            ),
+        )
+
     def resolve_resource(self, kind: str, name: str) -> str:
         """The wiring.ResourceResolver for this stack."""
         if kind == "table":
             return self.names.table(name)
         if kind == "queue":
             return self.names.queue_url(name)
+        if kind == "dlq":
+            return self.names.dlq_url(name)
         if kind == "bus":
             return self.names.bus(name)
         if kind == "topic":
@@ -377,7 +394,10 @@ class ServiceStack(cdk.Stack):
         for name in fn.state_machines:
             self.machine(name).grant_start_execution(role)
         if isinstance(fn.trigger, wiring.QueueTrigger):
-            pass  # the SqsEventSource grants consume (receive/delete/attributes) on its queue
+            # The SqsEventSource grants consume (receive/delete/attributes) on its queue.
+            if fn.dead_letters:
+                self.dlq(fn.trigger.queue).grant_send_messages(role)
+                write_kms = True
         findings += self._external_grants(fn, role)
         if fn.aws_actions:
             # Actions that support no resource-level permission (cloudwatch:GetMetricData):

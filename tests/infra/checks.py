@@ -83,6 +83,8 @@ def allowed_resources(fn: wiring.Function) -> set[tuple[str, str]]:
     allowed |= {("machine", m) for m in fn.state_machines}
     if isinstance(fn.trigger, wiring.QueueTrigger):
         allowed.add(("queue", fn.trigger.queue))
+        if fn.dead_letters:
+            allowed.add(("dlq", fn.trigger.queue))
     return allowed
 
 

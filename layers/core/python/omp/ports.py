@@ -367,6 +367,18 @@ class CiRepository(Protocol):
         """The CI version, its history record and its claims in one transaction; `Conflict`
         (VERSION_CONFLICT, CI_EXISTS, UNIQUE_VIOLATION) and nothing written when one fails."""
 
+    # imports: many CIs per request (omp.services.cmdb_import)
+    def find_many_by_key(
+        self, keys: builtins.list[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[Any, str]]: ...
+
+    def write_many(self, writes: builtins.list[tuple[Any, Any, Any, Any]]) -> None:
+        """Several `write`s in one transaction, all or nothing (`Conflict` if one fails)."""
+
+    def write_keys(
+        self, after: Any, before: Any, record: Any, ci_type: Any
+    ) -> builtins.list[tuple[str, str]]: ...
+
 
 class Graph(Protocol):
     """The CI topology (Neptune, gremlite locally): see omp.adapters.gremlin_graph."""
@@ -397,6 +409,8 @@ class Graph(Protocol):
 
     def ensure_vertices(self, rows: dict[str, tuple[str, str, str]]) -> int: ...
 
+    def update_vertices(self, rows: dict[str, tuple[str, str]]) -> None: ...
+
     def edge_sources(self, rel_ids: builtins.list[str]) -> dict[str, str]: ...
 
     def add_edges(
@@ -408,6 +422,10 @@ class SearchIndex(Protocol):
     """Full text (SQLite FTS5 locally, OpenSearch in AWS): omp.adapters.sqlite_search."""
 
     def put(self, index: str, doc_id: str, text: str, filters: dict[str, str]) -> None: ...
+
+    def put_many(
+        self, index: str, docs: builtins.list[tuple[str, str, dict[str, str]]]
+    ) -> None: ...
 
     def delete(self, index: str, doc_id: str) -> None: ...
 

@@ -124,6 +124,19 @@ class GremlinGraph:
         )
         self._commit()
 
+    def update_vertices(self, rows: dict[str, tuple[str, str]]) -> None:
+        """`update_vertex` for many (ci_id -> (name, status)), one commit for all (imports)."""
+        g = self._g()
+        for ci_id, (name, status) in rows.items():
+            self._run(
+                g.V()
+                .has("ci_id", ci_id)
+                .property("name", name)
+                .property("status", status)
+                .values("ci_id")
+            )
+        self._commit()
+
     # ---- edges ----
 
     def _edge_projection(self, traversal: Any) -> Any:

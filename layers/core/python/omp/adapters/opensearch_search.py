@@ -59,6 +59,19 @@ class OpenSearchIndex:
             body={"text": text, "filter": filters},
         )
 
+    def put_many(self, index: str, docs: list[tuple[str, str, dict[str, str]]]) -> None:
+        """Index many documents (doc_id, text, filters) with one _bulk request per 500."""
+        for start in range(0, len(docs), 500):
+            body: list[dict[str, Any]] = []
+            for doc_id, text, filters in docs[start : start + 500]:
+                body.append({"index": {"_index": f"omp-{index}", "_id": doc_id}})
+                body.append({"text": text, "filter": filters})
+            result = self._call(self._os().bulk, body=body)
+            if isinstance(result, dict) and result.get("errors"):
+                raise TransientError(
+                    "the search service refused documents", code="SEARCH_UNAVAILABLE"
+                )
+
     def delete(self, index: str, doc_id: str) -> None:
         self._call(self._os().delete, index=f"omp-{index}", id=doc_id)
 

@@ -51,6 +51,22 @@ class SqliteSearchIndex:
                 (index, doc_id, text, " ".join(f"{k}={v}" for k, v in sorted(filters.items()))),
             )
 
+    def put_many(self, index: str, docs: list[tuple[str, str, dict[str, str]]]) -> None:
+        """Index (or re-index) many documents (doc_id, text, filters) in one transaction."""
+        con = self._db()
+        with con:
+            con.executemany(
+                "DELETE FROM docs WHERE index_name = ? AND doc_id = ?",
+                [(index, doc_id) for doc_id, _, _ in docs],
+            )
+            con.executemany(
+                "INSERT INTO docs (index_name, doc_id, text, filter) VALUES (?, ?, ?, ?)",
+                [
+                    (index, doc_id, text, " ".join(f"{k}={v}" for k, v in sorted(f.items())))
+                    for doc_id, text, f in docs
+                ],
+            )
+
     def delete(self, index: str, doc_id: str) -> None:
         con = self._db()
         with con:

@@ -365,6 +365,14 @@ def baseline_store() -> Any:
     return _build("baseline_store", "OMP_TABLE_METRICS", DynamoBaselineStore)
 
 
+def dead_letters() -> Any:
+    """The trigger queue's DLQ of a consumer with `dead_letters` in the catalog."""
+    from omp.adapters.dead_letters import SqsDeadLetters
+
+    function = env.get("OMP_FUNCTION") or ""
+    return _build("dead_letters", "OMP_DLQ_URL", lambda url: SqsDeadLetters(url, function))
+
+
 def metric_points_queue() -> Any:
     from omp.adapters.metric_points_queue import SqsMetricPointsQueue
 

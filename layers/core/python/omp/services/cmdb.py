@@ -310,6 +310,17 @@ def create_ci(
     events: EventPublisher,
     clock: Clock,
 ) -> Ci:
+    ci, record, ci_type = new_ci(body, ctx, types=types, repo=repo, clock=clock)
+    repo.write(ci, None, record, ci_type)
+    events.publish([domain.event("CiCreated", ci, ctx.actor)])
+    return ci
+
+
+def new_ci(
+    body: CreateCi, ctx: Context, *, types: TypeCache, repo: CiRepository, clock: Clock
+) -> tuple[Ci, HistoryRecord, ResolvedType]:
+    """A checked new CI and its first history record, not yet written (`create_ci` writes one;
+    imports write many in one transaction)."""
     ci_type = types.for_ci(body.type, ["body", "type"])
     checked = check_attributes(ci_type, {}, body.attributes, creating=True)
     _check_references(checked.references, repo)
@@ -327,9 +338,7 @@ def create_ci(
         natural_key=_natural_key(ci_type, body.name, checked.attributes),
         attribute_sources=dict.fromkeys(checked.attributes, ctx.source),
     )
-    repo.write(ci, None, _record(None, ci, "created", ctx, GENESIS), ci_type)
-    events.publish([domain.event("CiCreated", ci, ctx.actor)])
-    return ci
+    return ci, _record(None, ci, "created", ctx, GENESIS), ci_type
 
 
 def _changed(
