@@ -1,9 +1,10 @@
 """SQS consumer of `alert-ingest`: each message an `IngestEnvelope` the webhooks queued.
 
 Partial batch responses: a record fails alone and is retried alone. A record that can never be
-parsed (not an envelope, an unknown source, a payload the normaliser refuses) fails with its
-reason in the log and, after the queue's maxReceiveCount, lands in the DLQ; the rest of the
-batch goes on. A redelivered envelope normalises to the same signals, which dedup ignores.
+parsed (not an envelope, an unknown source, a payload the normaliser refuses) goes to the DLQ at
+once with the reason as message attributes (`omp.adapters.dead_letters`); the rest of the batch
+goes on. Any other failure is retried, and after the queue's maxReceiveCount SQS moves the
+record to the DLQ. A redelivered envelope normalises to the same signals, which dedup ignores.
 """
 
 import logging
@@ -32,7 +33,7 @@ def handle(record: dict[str, Any], config: Any = None) -> None:
             envelope, container.pipeline_ports(), config or container.pipeline_config()
         )
     except UnparseablePayload as exc:
-        logger.error("poison record %s (DLQ after maxReceiveCount): %s", message_id, exc)
+        logger.error("poison record %s: %s", message_id, exc)
         raise
     logger.info(
         "record %s: %s from %s: %s",
@@ -46,4 +47,9 @@ def handle(record: dict[str, Any], config: Any = None) -> None:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # One config per batch: silences, windows and inhibition rules are read once, not per alert.
     config = container.pipeline_config()
-    return batch.process_sqs(event, lambda record: handle(record, config))
+    return batch.process_sqs(
+        event,
+        lambda record: handle(record, config),
+        poison=(UnparseablePayload,),
+        park=lambda record, reason: container.dead_letters().park(record, reason),
+    )

@@ -393,11 +393,11 @@ class ServiceStack(cdk.Stack):
             findings.append(f"Resource::{self._bucket_arn_pattern(name)}/*")
         for name in fn.state_machines:
             self.machine(name).grant_start_execution(role)
-        if isinstance(fn.trigger, wiring.QueueTrigger):
-            # The SqsEventSource grants consume (receive/delete/attributes) on its queue.
-            if fn.dead_letters:
-                self.dlq(fn.trigger.queue).grant_send_messages(role)
-                write_kms = True
+        # A queue trigger's SqsEventSource grants consume (receive/delete/attributes) on its
+        # queue; a consumer that parks poison records may also send to that queue's DLQ.
+        if isinstance(fn.trigger, wiring.QueueTrigger) and fn.dead_letters:
+            self.dlq(fn.trigger.queue).grant_send_messages(role)
+            write_kms = True
         findings += self._external_grants(fn, role)
         if fn.aws_actions:
             # Actions that support no resource-level permission (cloudwatch:GetMetricData):
