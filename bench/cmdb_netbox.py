@@ -36,10 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, required=True)
     parser.add_argument("--graph", type=Path, default=None, help="gremlite file (temp default)")
     parser.add_argument("--local", action="store_true", help="through python -m infra.local")
+    parser.add_argument("--log", type=Path, default=None, help="--local: keep the runtime's log")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     if args.local:
-        return _local(args.file, started)
+        return _local(args.file, started, args.log)
 
     import os
 
@@ -92,14 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     return report("cmdb_netbox", result, summary, started)
 
 
-def _local(path: Path, started: float) -> int:
+def _local(path: Path, started: float, log: Path | None = None) -> int:
     import httpx
 
     from bench.storm import Queues, runtime
 
     raw = path.read_bytes()
     runs: list[dict[str, Any]] = []
-    with runtime(None) as rt:
+    with runtime(log) as rt:
         queues = Queues(rt.moto_url)
         consumers = ["deliver-sync-ci-graph", "deliver-index-ci", "audit-events"]
         headers = {"Authorization": f"Bearer {rt.token}", "Content-Type": "application/json"}
