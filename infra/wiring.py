@@ -61,6 +61,9 @@ class Topic:
 class Bucket:
     name: str
     expire_days: int | None = None  # objects (and old versions) deleted after this many days
+    # S3 Object Lock with a default retention (mode and days per stage: cdk.json
+    # `object_lock_mode`, `object_lock_days`); "write" access to it is put-only, never delete.
+    object_lock: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ DEFAULT_BUS = "default"  # the account's default bus: AWS service events arrive 
 
 TABLES: tuple[Table, ...] = (
     Table("monitoring", indexes=("gsi1", "gsi2", "gsi3")),
-    Table("cmdb", indexes=("gsi1", "gsi2")),
+    # cmdb gsi3: CIs by the hour of their newest change (anchoring history heads)
+    Table("cmdb", indexes=("gsi1", "gsi2", "gsi3")),
     Table("automation", indexes=("gsi1",)),
     Table("itsm", indexes=("gsi1", "gsi2")),
     Table("security", indexes=("gsi1",)),
@@ -117,6 +121,8 @@ BUCKETS: tuple[Bucket, ...] = (
     Bucket("ingest", expire_days=7),
     # Uploaded CMDB import files (NetBox dumpdata), kept a while for re-runs and audits.
     Bucket("cmdb-imports", expire_days=30),
+    # Anchored heads of the CI history chains: write-once evidence (Object Lock), never expired.
+    Bucket("cmdb-anchors", object_lock=True),
 )
 
 STATE_MACHINES: tuple[StateMachine, ...] = ()
@@ -882,6 +888,27 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="cmdb/verify_ci_history",
         trigger=HttpRoute("GET", "/v1/cis/{ci_id}/history/verify", "cis:read"),
         tables={"cmdb": "read"},
+        buckets={"cmdb-anchors": "read"},  # the CI's newest anchored head
+        timeout_s=29,
+    ),
+    Function(
+        name="anchor-ci-history",
+        service="cmdb",
+        handler="cmdb/anchor_ci_history",
+        trigger=Schedule("rate(5 minutes)"),
+        tables={"cmdb": "read"},
+        # put-only on an Object Lock bucket (no delete); read to chain to the newest anchor
+        buckets={"cmdb-anchors": "write"},
+        memory_mb=512,
+        timeout_s=300,  # stops a minute early; the next run continues from the cursor
+    ),
+    Function(
+        name="verify-history-anchors",
+        service="cmdb",
+        handler="cmdb/verify_history_anchors",
+        trigger=HttpRoute("GET", "/v1/cmdb/history-anchors/verify", "cis:read"),
+        buckets={"cmdb-anchors": "read"},
+        memory_mb=512,
         timeout_s=29,
     ),
     Function(
@@ -899,6 +926,15 @@ FUNCTIONS: tuple[Function, ...] = (
         service="cmdb",
         handler="cmdb/remove_relation",
         trigger=HttpRoute("DELETE", "/v1/cis/{ci_id}/relations/{relation_id}", "cis:write"),
+        tables={"cmdb": "read"},
+        buses=(PLATFORM_BUS,),
+        graph=True,
+    ),
+    Function(
+        name="remove-relation-to",
+        service="cmdb",
+        handler="cmdb/remove_relation_to",
+        trigger=HttpRoute("DELETE", "/v1/cis/{ci_id}/relations", "cis:write"),
         tables={"cmdb": "read"},
         buses=(PLATFORM_BUS,),
         graph=True,
@@ -1298,6 +1334,12 @@ class Catalog:
         for table in self.tables:
             if table.name == name:
                 return table
+        raise KeyError(name)
+
+    def bucket(self, name: str) -> Bucket:
+        for bucket in self.buckets:
+            if bucket.name == name:
+                return bucket
         raise KeyError(name)
 
     def queue(self, name: str) -> Queue:

@@ -42,13 +42,23 @@ def create_tables(client: Any) -> None:
         client.create_table(**wiring.create_table_request(table, PREFIX + table.name))
 
 
+OBJECT_LOCK = {
+    "ObjectLockEnabled": "Enabled",
+    "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+}
+
+
 def create_queues_and_buckets(sqs: Any, s3: Any) -> None:
     """The catalog's queues and buckets under the names `resolve` gives (moto only)."""
     for queue in wiring.QUEUES:
         sqs.create_queue(QueueName=PREFIX + queue.name)
         sqs.create_queue(QueueName=PREFIX + queue.name + "-dlq")
     for bucket in wiring.BUCKETS:
-        s3.create_bucket(Bucket=PREFIX + bucket.name)
+        s3.create_bucket(Bucket=PREFIX + bucket.name, ObjectLockEnabledForBucket=bucket.object_lock)
+        if bucket.object_lock:  # as the stacks do, with dev's governance mode
+            s3.put_object_lock_configuration(
+                Bucket=PREFIX + bucket.name, ObjectLockConfiguration=OBJECT_LOCK
+            )
 
 
 class Context:

@@ -81,7 +81,18 @@ def create_all(catalog: wiring.Catalog, session: Session) -> Resources:
     s3 = session.client("s3")
     for bucket in catalog.buckets:
         res.buckets[bucket.name] = names.physical(bucket.name)
-        s3.create_bucket(Bucket=res.buckets[bucket.name])
+        s3.create_bucket(
+            Bucket=res.buckets[bucket.name], ObjectLockEnabledForBucket=bucket.object_lock
+        )
+        if bucket.object_lock:
+            # Governance, one day: locally written anchors stay removable by an admin bypass.
+            s3.put_object_lock_configuration(
+                Bucket=res.buckets[bucket.name],
+                ObjectLockConfiguration={
+                    "ObjectLockEnabled": "Enabled",
+                    "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+                },
+            )
     _create_functions(catalog, session, res)
     _create_state_machines(catalog, session, res)
     return res

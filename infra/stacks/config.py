@@ -46,6 +46,10 @@ class StageConfig:
     lambda_reserved_concurrency: int = 0  # 0 = unreserved
     alarm_email: str = ""
     org_id: str = ""  # AWS Organization allowed to PutEvents on the platform bus
+    # Object Lock buckets' default retention (the CMDB history anchors): GOVERNANCE lets an
+    # admin with s3:BypassGovernanceRetention remove objects early; COMPLIANCE lets nobody.
+    object_lock_mode: str = "GOVERNANCE"
+    object_lock_days: int = 7
     skip_deps_bundling: bool = False
 
     @property
@@ -83,6 +87,8 @@ class StageConfig:
         settings = dict(stages[stage])
         if settings.get("removal_policy") not in ("destroy", "retain"):
             raise ValueError(f"stages.{stage}.removal_policy must be 'destroy' or 'retain'")
+        if settings.get("object_lock_mode", "GOVERNANCE") not in ("GOVERNANCE", "COMPLIANCE"):
+            raise ValueError(f"stages.{stage}.object_lock_mode must be GOVERNANCE or COMPLIANCE")
         known = set(cls.__dataclass_fields__)
         unknown = set(settings) - known
         if unknown:

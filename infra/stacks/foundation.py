@@ -58,6 +58,14 @@ def fill_arn(template: str) -> str:
     )
 
 
+def _lock(config: StageConfig) -> s3.ObjectLockRetention:
+    """The default retention of an Object Lock bucket, per stage (cdk.json)."""
+    days = cdk.Duration.days(config.object_lock_days)
+    if config.object_lock_mode == "COMPLIANCE":
+        return s3.ObjectLockRetention.compliance(days)
+    return s3.ObjectLockRetention.governance(days)
+
+
 def cid(name: str) -> str:
     """A construct id from a kebab-case catalog name: audit-events -> AuditEvents."""
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
@@ -336,6 +344,8 @@ class FoundationStack(cdk.Stack):
                     if bucket_spec.expire_days
                     else None
                 ),
+                object_lock_enabled=bucket_spec.object_lock or None,
+                object_lock_default_retention=_lock(config) if bucket_spec.object_lock else None,
             )
 
         # ---- Cognito --------------------------------------------------------------------------

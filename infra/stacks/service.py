@@ -383,7 +383,13 @@ class ServiceStack(cdk.Stack):
             findings.append("Action::kms:GenerateDataKey*")
         for name, access in fn.buckets.items():
             bucket = self.bucket(name)
-            if access == "write":
+            if access == "write" and self.catalog.bucket(name).object_lock:
+                # Write-once evidence: put (and read, to chain), never delete.
+                bucket.grant_read(role)
+                bucket.grant_put(role)
+                write_kms = True
+                findings += ["Action::s3:Abort*"]
+            elif access == "write":
                 bucket.grant_read_write(role)
                 write_kms = True
                 findings += ["Action::s3:DeleteObject*", "Action::s3:Abort*"]

@@ -1,6 +1,6 @@
 """The CMDB through `python -m infra.local`: CIs over HTTP, relations in the local gremlite
 graph, derived relations through the bus (sync-ci-graph), full-text search (index-ci, SQLite FTS5),
-impact, history verification."""
+impact, history verification and anchoring, removing a relation by its ends."""
 
 from __future__ import annotations
 
@@ -54,6 +54,18 @@ def test_cis_relations_impact_and_history(local_server: LocalServer) -> None:
         r = c.get(f"/v1/cis/{web}/history/verify")
         assert r.status_code == 200 and r.json()["verification"]["valid"] is True
         assert r.json()["verification"]["versions"] == 2
+        # The first anchor run anchors every CI's head (the bucket has Object Lock locally too).
+        r = c.post("/_local/tick/anchor-ci-history")
+        assert r.status_code == 200, r.text
+        r = c.get(f"/v1/cis/{web}/history/verify")
+        anchored = r.json()["verification"]["anchored"]
+        assert anchored["version"] == 2 and anchored["matches"] is True, r.text
+        r = c.get("/v1/cmdb/history-anchors/verify")
+        assert r.status_code == 200 and r.json()["anchor_chain"]["valid"] is True, r.text
+        r = c.delete(f"/v1/cis/{svc}/relations", params={"type": "depends_on", "target": app})
+        assert r.status_code == 200 and r.json()["relation"]["target"] == app, r.text
+        r = c.delete(f"/v1/cis/{svc}/relations", params={"type": "depends_on", "target": app})
+        assert r.status_code == 404, r.text
         r = c.post(
             "/v1/cis:batchUpsert",
             json={"items": [{"type": "service", "name": "checkout-e2e", "attributes": {}}]},

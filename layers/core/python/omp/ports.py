@@ -380,6 +380,34 @@ class CiRepository(Protocol):
     ) -> builtins.list[tuple[str, str]]: ...
 
 
+class CiChanges(Protocol):
+    """Which CIs changed, for anchoring their history heads: omp.adapters.cmdb_anchors."""
+
+    def changed(
+        self, after: str, upto: str, limit: int
+    ) -> tuple[builtins.list[dict[str, Any]], str]: ...
+
+    def all_cis(
+        self, start_key: dict[str, Any] | None, limit: int
+    ) -> tuple[builtins.list[dict[str, Any]], dict[str, Any] | None]: ...
+
+
+class AnchorStore(Protocol):
+    """Anchors of CI history heads in the Object Lock bucket: omp.adapters.cmdb_anchors."""
+
+    def latest(self) -> dict[str, Any] | None: ...
+
+    def anchors(
+        self, limit: int, start_after: str | None = None
+    ) -> builtins.list[dict[str, Any]]: ...
+
+    def put_anchor(self, anchor: dict[str, Any]) -> None: ...
+
+    def put_heads(self, anchor: dict[str, Any]) -> None: ...
+
+    def latest_head(self, ci_id: str) -> dict[str, Any] | None: ...
+
+
 class Graph(Protocol):
     """The CI topology (Neptune, gremlite locally): see omp.adapters.gremlin_graph."""
 

@@ -3,7 +3,8 @@
 Items (pk / sk):
 - `CITYPE#<name>` / `T`: a user CI type; gsi1 `CITYPES` / `<name>` lists them.
 - `CI#<id>` / `CI`: a CI (JSON `body`, numeric `version`, `head_hash` of its history chain);
-  gsi1 `CIT#<type>` / `<name>#<id>` (by type), gsi2 `CIS` / `<type>#<name>#<id>` (all).
+  gsi1 `CIT#<type>` / `<name>#<id>` (by type), gsi2 `CIS` / `<type>#<name>#<id>` (all),
+  gsi3 `CICHG#<YYYY-MM-DDTHH>` / `<updated_at>#<id>` (changed in that hour: anchoring).
 - `CI#<id>` / `V#<version>`: one history record (JSON `record`), written in the same transaction
   as the version it describes, never overwritten (attribute_not_exists).
 - `CINK#<type>#<natural key>` / `K`: the natural-key claim (create and batch upsert match on it).
@@ -386,6 +387,9 @@ class DynamoCiRepository:
             "gsi1sk": f"{after.name}#{after.id}",
             "gsi2pk": "CIS",
             "gsi2sk": f"{after.type}#{after.name}#{after.id}",
+            # gsi3: the hour bucket of the newest change, for anchoring (omp.adapters.cmdb_anchors)
+            "gsi3pk": f"CICHG#{after.updated_at[:13]}",
+            "gsi3sk": f"{after.updated_at}#{after.id}",
         }
         put: dict[str, Any] = {"TableName": self.table, "Item": to_item(body)}
         if before is None:

@@ -416,3 +416,17 @@ def import_files() -> Any:
 
     queue = env.get("OMP_QUEUE_CMDB_IMPORTS") or ""
     return _build("import_files", "OMP_BUCKET_CMDB_IMPORTS", lambda b: S3ImportFiles(b, queue))
+
+
+def ci_changes() -> Any:
+    """Which CIs changed (the cmdb table's gsi3), for anchoring history heads."""
+    from omp.adapters.cmdb_anchors import DynamoCiChanges
+
+    return _build("ci_changes", "OMP_TABLE_CMDB", DynamoCiChanges)
+
+
+def history_anchors() -> Any:
+    """Anchored history heads in the Object Lock bucket `cmdb-anchors`."""
+    from omp.adapters.cmdb_anchors import S3AnchorStore
+
+    return _build("history_anchors", "OMP_BUCKET_CMDB_ANCHORS", S3AnchorStore)

@@ -163,6 +163,31 @@ def remove_relation(
     return rel
 
 
+def remove_relation_to(
+    ci_id: str,
+    relation_type: str,
+    target: str,
+    *,
+    actor: str,
+    repo: CiRepository,
+    graph: Graph,
+    events: EventPublisher,
+) -> Relation:
+    """Remove the `ci_id --relation_type--> target` edge (every such edge, should a race have
+    made two); the first is answered. Nothing there (a repeat too): RELATION_NOT_FOUND."""
+    get_ci(ci_id, repo=repo)
+    edges = graph.find_edges(ci_id, relation_type, target)
+    if not edges:
+        raise NotFound(
+            f"CI {ci_id} has no {relation_type} relation to {target}", code="RELATION_NOT_FOUND"
+        )
+    rels = [relation(edge) for edge in edges]
+    for rel in rels:
+        graph.remove_edge(rel.id)
+    events.publish([_relation_event("RelationRemoved", rel, actor) for rel in rels])
+    return rels[0]
+
+
 def _nodes(graph: Graph, found: Walk) -> dict[str, Node]:
     info = graph.vertices(list(found.depth))
     return {
