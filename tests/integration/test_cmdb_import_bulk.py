@@ -116,12 +116,26 @@ def test_new_cis_claiming_one_unique_value_are_reported_not_lost(graph):
     assert [r.outcome for r in again] == ["unchanged", "failed", "unchanged"] and changes == []
 
 
-def test_many_new_cis_span_several_transactions(graph):
+@pytest.mark.parametrize("max_bytes", [cmdb_import._TX_BYTES, 5_000])
+def test_many_new_cis_span_several_transactions(graph, monkeypatch, max_bytes):
+    monkeypatch.setattr(cmdb_import, "_TX_BYTES", max_bytes)  # 5,000: a few CIs a transaction
+    writes = []
+    real = DynamoCiRepository.write_many
+    monkeypatch.setattr(
+        DynamoCiRepository,
+        "write_many",
+        lambda self, w: (writes.append(len(w)), real(self, w))[1],
+    )
     items = [UpsertItem(type="team", name=f"team-{i:03d}") for i in range(120)]
     results, changes = cmdb_import.upsert_chunk(
         items, _ctx(), types=_types(), repo=_repo(), clock=SystemClock()
     )
     assert {r.outcome for r in results} == {"created"} and len(changes) == 120
+    assert sum(writes) == 120 and max(writes) <= 33  # a team CI: 3 items (CI, history, key)
+    if max_bytes > 100_000:
+        assert writes == [33, 33, 33, 21]  # by the 100-item limit
+    else:
+        assert len(writes) > 10  # by the size estimate
     found = _repo().get_many([r.ci_id for r in results])
     assert sorted(c.name for c in found.values()) == [f"team-{i:03d}" for i in range(120)]
     for r in results[::40]:

@@ -26,7 +26,7 @@ from omp.domain.cmdb.cis import (
 )
 from omp.domain.cmdb.imports import ID_PREFIX, ImportJob
 from omp.domain.cmdb.types import check_attributes
-from omp.domain.errors import Conflict, DomainError, NotFound
+from omp.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from omp.domain.events import DomainEvent
 from omp.domain.ids import is_id, new_id
 from omp.domain.timeutil import iso
@@ -44,7 +44,8 @@ SOURCE = "netbox"
 CIS_IMPORTED = "CisImported"
 RELATIONS_IMPORTED = "RelationsImported"
 CHUNK = MAX_BATCH  # CIs per progress save and per CisImported event
-_TX_ITEMS = 100  # DynamoDB TransactWriteItems limit
+_TX_ITEMS = 100  # DynamoDB TransactWriteItems limits: 100 items, 4 MB in all
+_TX_BYTES = 3_000_000  # estimated as 3x the CI's JSON (the CI item, the history record's after)
 
 
 def start(raw: bytes, *, actor: str, jobs: Any, files: Any, clock: Clock) -> ImportJob:
@@ -277,7 +278,7 @@ def upsert_chunk(
     for group in _transactions(creates, repo):
         try:
             repo.write_many([(ci, None, record, ci_type) for _, (ci, record, ci_type) in group])
-        except Conflict:
+        except (Conflict, ValidationFailed):
             slow.extend(i for i, _ in group)  # nothing was written; one by one says which
             continue
         for i, (ci, _, _) in group:
@@ -311,14 +312,18 @@ def _transactions(
     groups: list[list[tuple[int, Any]]] = []
     group: list[tuple[int, Any]] = []
     seen: set[tuple[str, str]] = set()
+    size = 0
     for entry in creates:
         ci, record, ci_type = entry[1]
         item_keys = repo.write_keys(ci, None, record, ci_type)
-        if group and (len(seen) + len(item_keys) > _TX_ITEMS or seen & set(item_keys)):
+        ci_size = 3 * len(ci.model_dump_json())
+        full = len(seen) + len(item_keys) > _TX_ITEMS or size + ci_size > _TX_BYTES
+        if group and (full or seen & set(item_keys)):
             groups.append(group)
-            group, seen = [], set()
+            group, seen, size = [], set(), 0
         group.append(entry)
         seen |= set(item_keys)
+        size += ci_size
     if group:
         groups.append(group)
     return groups
