@@ -184,3 +184,27 @@ def test_request_model_accepts_object_and_string_and_rejects_bad_regex():
 def test_invalid_label_name_in_dataclass():
     with pytest.raises(ValueError, match="invalid label name"):
         Matcher("bad name", MatchType.EQUAL, "x")
+
+
+# ---- RE2, as Alertmanager (Go's regexp) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", "(?=a)a", "(?!b)a", "(?<=a)b", "a++"])
+def test_patterns_go_refuses_are_refused(pattern):
+    with pytest.raises(ValueError, match="invalid regular expression"):
+        Matcher.of("a", pattern, is_regex=True)
+
+
+def test_matching_is_linear_time_where_a_backtracking_engine_explodes():
+    # Python's re needs about 2**40 steps for this; RE2 answers at once.
+    m = Matcher.of("a", "(x+x+)+y", is_regex=True)
+    assert not m.matches_value("x" * 40)
+    assert m.matches_value("xxxy")
+
+
+def test_go_semantics_anchoring_flags_and_dot():
+    assert Matcher.of("a", "(?i)web|api", is_regex=True).matches_value("WEB")
+    assert not Matcher.of("a", "web|api", is_regex=True).matches_value("webx")  # anchored
+    assert not Matcher.of("a", "a.b", is_regex=True).matches_value("a\nb")  # . skips newline
+    assert Matcher.of("a", "(?s)a.b", is_regex=True).matches_value("a\nb")
+    assert Matcher.of("a", "x(?i)Y", is_regex=True).matches_value("xy")  # flags mid-pattern

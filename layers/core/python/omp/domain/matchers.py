@@ -36,7 +36,6 @@ _MATCHER = re.compile(
         (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>[^"\s,{}][^,{}]*?)?)\s*$""",
     re.VERBOSE | re.DOTALL,
 )
-_GLOBAL_FLAGS = re.compile(r"^\(\?[ims]+\)")
 _UNESCAPE = {"\\": "\\", '"': '"', "n": "\n", "t": "\t"}
 
 
@@ -47,14 +46,20 @@ class MatchType(StrEnum):
     NOT_REGEX = "!~"
 
 
-def compile_anchored(pattern: str) -> re.Pattern[str]:
-    """`pattern` as Alertmanager evaluates it: anchored at both ends; ValueError if invalid."""
-    flags = _GLOBAL_FLAGS.match(pattern)  # Go reads a leading `(?i)`; Python needs it first
-    head, body = (flags.group(0), pattern[flags.end() :]) if flags else ("", pattern)
+def compile_anchored(pattern: str) -> Any:
+    """`pattern` as Alertmanager evaluates it: RE2 syntax and semantics (Go's regexp is RE2),
+    anchored at both ends; ValueError if invalid. RE2 matches in time linear in the input, so a
+    silence, route or inhibition rule cannot make matching backtrack exponentially; it refuses
+    what Go refuses (back-references, look-arounds)."""
+    import re2  # google-re2: imported by the functions that build a regex matcher, no others
+
+    options = re2.Options()
+    options.log_errors = False  # the ValueError carries the reason
     try:
-        return re.compile(f"{head}(?:{body})")
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return re2.compile(f"^(?:{pattern})$", options)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ValueError(f"invalid regular expression {pattern!r}: {reason}") from None
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class Matcher:
     name: str
     type: MatchType
     value: str
-    _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _regex: Any = field(default=None, init=False, repr=False, compare=False)  # re2 pattern
     # `is_equal`, computed once: matching runs per alert and per silence, rule and route.
     _positive: bool = field(default=True, init=False, repr=False, compare=False)
 
