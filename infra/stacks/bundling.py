@@ -25,8 +25,11 @@ DEPS_DIR = ROOT / "layers" / "deps"
 CORE_DIR = ROOT / "layers" / "core"
 BUILD_DIR = ROOT / ".build"
 
+# pip does not widen a manylinux_2_x platform to older glibc tags, so each tag the layer's
+# wheels use is named: Lambda's python3.13 runtime (Amazon Linux 2023, glibc 2.34) runs them all.
 PIP_TARGET_ARGS = (
     "--platform", "manylinux_2_34_aarch64",
+    "--platform", "manylinux_2_28_aarch64",  # google-re2
     "--platform", "manylinux2014_aarch64",
     "--only-binary=:all:",
     "--python-version", "3.13",
