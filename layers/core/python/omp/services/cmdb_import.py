@@ -145,7 +145,7 @@ def run(
                     errors.append(f"{key[0]} {key[1]}: {exc.errors()[0]['msg']}")
         valid = [i for i, item in enumerate(items) if item is not None]
         results, changes = upsert_chunk(
-            [items[i] for i in valid],  # type: ignore[misc]
+            [item for item in items if item is not None],
             ctx,
             types=types,
             repo=repo,
