@@ -8,7 +8,9 @@ core package and of the handlers and builds every model it finds.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -67,3 +69,49 @@ def test_a_deferred_model_still_validates_on_first_use() -> None:
     assert Probe.model_validate({"n": "3"}).n == 3
     with pytest.raises(ValueError):
         Probe.model_validate({"n": "x"})
+
+
+def test_plugin_lookup_is_pydantics_own_answer_without_importlib_metadata() -> None:
+    """With PYDANTIC_DISABLE_PLUGINS set (every function's environment), omp.domain.model
+    answers pydantic's plugin lookup itself: no plugins, exactly as pydantic's loader answers,
+    and without importing importlib.metadata. Guards a pydantic upgrade: the lookup must still
+    be read from the one place the shim replaces."""
+    import pydantic
+
+    package = Path(pydantic.__file__).parent
+    readers = sorted(
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if "_loader" in p.read_text() and p.name != "_loader.py"
+    )
+    assert readers == ["plugin/_schema_validator.py"]
+    assert (
+        "from ._loader import get_plugins" in (package / "plugin/_schema_validator.py").read_text()
+    )
+
+    probe = (
+        "import sys, importlib.util\n"
+        "from omp.domain.model import Model\n"
+        "class Probe(Model):\n"
+        "    n: int\n"
+        "assert Probe.model_validate({'n': '2'}).n == 2\n"
+        "assert 'importlib.metadata' not in sys.modules, 'importlib.metadata was imported'\n"
+        "spec = importlib.util.spec_from_file_location('real_loader', sys.argv[1])\n"
+        "real = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(real)\n"
+        "from pydantic.plugin import _loader as ours\n"
+        "assert list(real.get_plugins()) == list(ours.get_plugins()) == []\n"
+    )
+    env = {
+        **os.environ,
+        "PYDANTIC_DISABLE_PLUGINS": "1",
+        "PYTHONPATH": str(ROOT / "layers/core/python"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(package / "plugin/_loader.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
