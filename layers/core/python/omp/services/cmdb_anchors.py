@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omp.domain.cmdb.anchors import (
     AnchorChainResult,
@@ -22,7 +22,9 @@ from omp.domain.cmdb.anchors import (
 )
 from omp.domain.errors import Conflict
 from omp.domain.timeutil import iso
-from omp.ports import AnchorStore, CiChanges, CiRepository
+
+if TYPE_CHECKING:  # omp.ports imports every domain module: not at a handler's cold start
+    from omp.ports import AnchorStore, CiChanges, CiRepository
 
 LAG = timedelta(minutes=2)
 BATCH = 1000  # CIs per anchor: one anchor object, BATCH head objects
