@@ -30,9 +30,9 @@ import os
 import random
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,7 +49,7 @@ from omp.analytics.correlation import (
 from omp.domain import dedup, incidents
 from omp.domain.alarms import Severity
 from omp.domain.dedup import Action, AlertState
-from omp.domain.incidents import Incident
+from omp.domain.incidents import Incident, IncidentAlarm
 from omp.domain.signals import Signal, SignalStatus
 
 TARGET_PER_S = 10_000
@@ -187,6 +187,8 @@ class Pipeline:
     groups: MemoryGroupStore = field(default_factory=MemoryGroupStore)
     incidents: dict[str, Incident] = field(default_factory=dict)
     incident_of: dict[str, str] = field(default_factory=dict)  # alarm id -> incident id
+    members: dict[str, IncidentAlarm] = field(default_factory=dict)  # alarm id -> member
+    member_ids: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     group_of: dict[str, str] = field(default_factory=dict)  # alarm id -> group key
     actions: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -220,7 +222,9 @@ class Pipeline:
             inc_id = self.incident_of.get(alarm_id)
             inc = self.incidents.get(inc_id) if inc_id else None
             if inc is not None and inc.active:
-                self.incidents[inc.id] = incidents.alarm_reopened(inc, alarm_id, signal.observed_at)
+                member = self.members[alarm_id]
+                self.incidents[inc.id] = incidents.alarm_reopened(inc, member, signal.observed_at)
+                self.members[alarm_id] = replace(member, resolved=False)
             else:
                 self._correlate(signal, alarm_id)
 
@@ -242,6 +246,8 @@ class Pipeline:
             inc = self.incidents[d.incident_id]
             self.incidents[inc.id] = incidents.add_alarm(inc, d.alarms[0], signal.observed_at)
             self.incident_of[alarm_id] = inc.id
+            self.members[alarm_id] = d.alarms[0]
+            self.member_ids[inc.id].add(alarm_id)
         elif d.outcome is Outcome.OPEN:
             assert d.incident_id is not None
             inc = incidents.open_incident(
@@ -254,6 +260,8 @@ class Pipeline:
             self.incidents[inc.id] = inc
             for a in d.alarms:
                 self.incident_of[a.alarm_id] = inc.id
+                self.members[a.alarm_id] = a
+                self.member_ids[inc.id].add(a.alarm_id)
 
     def _resolved(self, alarm_id: str, at: datetime) -> None:
         inc_id = self.incident_of.get(alarm_id)
@@ -270,8 +278,10 @@ class Pipeline:
         inc = self.incidents[inc_id]
         if not inc.active:
             return
-        after = incidents.alarm_resolved(inc, alarm_id, at)
+        member = self.members[alarm_id]
+        after = incidents.alarm_resolved(inc, member, at)
         self.incidents[inc_id] = after
+        self.members[alarm_id] = replace(member, resolved=True)
         if not after.active:
             group = self.groups.group(after.group_key)
             if group is not None and group.incident_id == inc_id:
@@ -327,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     active_alarm_incidents: Counter[str] = Counter()
     for inc in pipe.incidents.values():
         if inc.active:
-            active_alarm_incidents.update(inc.alarm_ids)
+            active_alarm_incidents.update(pipe.member_ids[inc.id])
     flap_reopens = a["reopen"] - (pipe.new_alarms - a["create"])
     checks = {
         "alarms created == firing periods - flapping same-alarm reopens": pipe.new_alarms

@@ -566,6 +566,21 @@ def _api_pages(client: Any, path: str, key: str, params: dict[str, str]) -> list
             return out
 
 
+def _incident_alarm_ids(client: Any, incident_id: str) -> list[str]:
+    out: list[str] = []
+    token: str | None = None
+    while True:
+        query = {"alarms_limit": "500", **({"alarms_next_token": token} if token else {})}
+        resp = client.get(f"/v1/incidents/{incident_id}", params=query)
+        if resp.status_code != 200:
+            raise RuntimeError(f"GET incident {incident_id}: {resp.status_code} {resp.text[:500]}")
+        body = resp.json()["incident"]
+        out.extend(a["alarm_id"] for a in body["alarms"])
+        token = body.get("alarms_next_token")
+        if not token:
+            return out
+
+
 def verify(
     storm: Storm, alarms: list[dict[str, Any]], incidents: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -685,6 +700,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         t0 = time.perf_counter()
         alarms = _api_pages(admin, "/v1/alarms", "alarms", {**window, "source": SOURCE})
         incidents = _api_pages(admin, "/v1/incidents", "incidents", window)
+        for inc in incidents:  # members are paged on GET /v1/incidents/{id}
+            inc["alarm_ids"] = _incident_alarm_ids(admin, inc["id"])
         verify_s = time.perf_counter() - t0
         dlq = {q: queues.depth(q) for q in ("alert-ingest-dlq",)}
         log = rt.output()

@@ -61,7 +61,7 @@ def test_settings_then_topology_correlation(local_server: LocalServer) -> None:
         post("topo-db", DB, "2026-03-10T12:01:00Z")  # db -> app -> web: 2 hops
 
         def joined() -> dict[str, Any] | None:
-            found = [i for i in incidents() if len(i["alarms"]) == 2]
+            found = [i for i in incidents() if i["alarm_count"] == 2]
             return found[0] if found else None
 
         incident = wait_for(joined, timeout=20)

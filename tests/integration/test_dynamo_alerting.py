@@ -268,8 +268,8 @@ def test_timeline_is_ordered_idempotent_and_pages(states, calls):
 # ---- incidents ----------------------------------------------------------------------------
 
 
-def _incident(n=0, *, at=NOW, alarms=2):
-    members = tuple(
+def _members(n=0, alarms=2):
+    return tuple(
         IncidentAlarm(
             alarm_id=f"alm_{n}_{i}",
             severity=Severity.CRITICAL if i == 1 else Severity.MINOR,
@@ -278,34 +278,44 @@ def _incident(n=0, *, at=NOW, alarms=2):
         )
         for i in range(alarms)
     )
+
+
+def _incident(n=0, *, at=NOW, alarms=2):
     return incidents.open_incident(
         incident_id=correlation.incident_id_for(f"g{n}", at),
         group_key=f"g{n}",
-        alarms=members,
+        alarms=_members(n, alarms),
         now=at,
         rule="by-service",
     )
 
 
+def _put(repo, n=0, *, at=NOW, alarms=2):
+    incident = _incident(n, at=at, alarms=alarms)
+    repo.put_new(incident, _members(n, alarms))
+    return incident
+
+
 def test_incident_round_trip_and_put_new_once(incident_repo, calls):
-    incident = _incident()
-    incident_repo.put_new(incident)
-    assert calls == ["PutItem"]
+    incident = _put(incident_repo)
+    assert calls == ["TransactWriteItems"]  # the summary and its members together
     assert incident_repo.get(incident.id) == incident
+    assert incident_repo.alarms(incident.id).items == list(_members())
     acked = incidents.acknowledge(incident, NOW + timedelta(minutes=1), "ana", "on it")
-    resolved = incidents.alarm_resolved(acked, "alm_0_0", NOW + timedelta(minutes=2))
+    member = _members()[0]
+    resolved = incidents.alarm_resolved(acked, member, NOW + timedelta(minutes=2))
     incident_repo.save(acked, 1)
-    incident_repo.save(resolved, 2)
-    assert incident_repo.get(incident.id) == resolved
+    incident_repo.update_alarm(resolved, 2, replace(member, resolved=True))
+    assert incident_repo.get(incident.id) == resolved and resolved.open_alarm_count == 1
+    assert incident_repo.alarm(incident.id, member.alarm_id).resolved
     assert incident_repo.get("inc_missing") is None
     with pytest.raises(Conflict) as err:
-        incident_repo.put_new(incident)  # a racing consumer derived the same id
+        incident_repo.put_new(incident, _members())  # a racing consumer derived the same id
     assert err.value.code == "INCIDENT_EXISTS"
 
 
 def test_incident_save_is_one_conditional_write(incident_repo, calls):
-    incident = _incident()
-    incident_repo.put_new(incident)
+    incident = _put(incident_repo)
     acked = incidents.acknowledge(incident, NOW, "ana")
     calls.clear()
     incident_repo.save(acked, 1)
@@ -319,10 +329,28 @@ def test_incident_save_is_one_conditional_write(incident_repo, calls):
         incident_repo.save(_incident(9), 1)
 
 
-def test_merge_writes_both_incidents_or_neither(incident_repo, calls):
-    target, source = _incident(1), _incident(2)
-    incident_repo.put_new(target)
-    incident_repo.put_new(source)
+def test_a_join_is_one_transaction_and_a_redelivered_join_counts_once(incident_repo, calls):
+    incident = _put(incident_repo)
+    member = IncidentAlarm("alm_new", Severity.MAJOR, "host-9", "new")
+    joined = incidents.add_alarm(incident, member, NOW)
+    calls.clear()
+    assert incident_repo.add_alarm(joined, 1, member)
+    assert calls == ["TransactWriteItems"]
+    # the redelivery re-reads the incident (version 2) and joins again: nothing is written
+    again = incidents.add_alarm(joined, member, NOW)
+    assert not incident_repo.add_alarm(again, 2, member)
+    stored = incident_repo.get(incident.id)
+    assert stored == joined and stored.alarm_count == 3
+    assert len(incident_repo.alarms(incident.id).items) == 3
+    other = IncidentAlarm("alm_other", Severity.MAJOR)
+    with pytest.raises(Conflict) as err:  # a stale version, the member new: a conflict
+        incident_repo.add_alarm(incidents.add_alarm(incident, other, NOW), 1, other)
+    assert err.value.code == "VERSION_CONFLICT"
+    assert incident_repo.alarm(incident.id, "alm_other") is None
+
+
+def test_merge_commits_summaries_then_moves_members_in_chunks(incident_repo, calls):
+    target, source = _put(incident_repo, 1), _put(incident_repo, 2, alarms=120)
     merged, closed = incidents.merge(target, source, NOW, "ana")
     incident_repo.save(incidents.acknowledge(source, NOW, "bob"), 1)  # source moves on
     calls.clear()
@@ -334,17 +362,48 @@ def test_merge_writes_both_incidents_or_neither(incident_repo, calls):
     merged, closed = incidents.merge(target, source, NOW, "ana")
     incident_repo.save_all([(merged, 1), (closed, 2)])
     assert incident_repo.get(closed.id).merged_into == target.id
+    assert incident_repo.get(target.id).alarm_count == 122
+    calls.clear()
+    assert incident_repo.move_alarms(source.id, target.id) == 120
+    assert calls.count("TransactWriteItems") == 3  # 49 + 49 + 22
+    assert incident_repo.move_alarms(source.id, target.id) == 0  # a retry: nothing left
+    assert incident_repo.alarms(source.id).items == []
+    everything, token = [], None
+    while True:
+        page = incident_repo.alarms(target.id, limit=50, next_token=token)
+        everything += page.items
+        token = page.next_token
+        if not token:
+            break
+    assert len(everything) == 122 == len({a.alarm_id for a in everything})
+    with pytest.raises(BadRequest):  # another incident's token
+        incident_repo.alarms(source.id, next_token=incident_repo.alarms(target.id, 1).next_token)
+
+
+def test_split_is_one_transaction_of_summaries_and_members(incident_repo, calls):
+    incident = _put(incident_repo, 1, alarms=4)
+    moving = _members(1, 4)[1:3]
     remaining, new = incidents.split(
-        merged, "alm_2_1", new_incident_id="inc_split", now=NOW, actor="ana"
+        incident, moving, new_incident_id="inc_split", now=NOW, actor="ana"
     )
-    incident_repo.save_all([(remaining, 2), (new, None)])
-    assert incident_repo.get("inc_split") == new
+    calls.clear()
+    incident_repo.split(remaining, 1, new, moving)
+    assert calls == ["TransactWriteItems"]
+    assert incident_repo.get("inc_split") == new and incident_repo.get(incident.id) == remaining
+    assert [a.alarm_id for a in incident_repo.alarms("inc_split").items] == ["alm_1_1", "alm_1_2"]
+    assert sorted(incident_repo.alarms_of(incident.id, ["alm_1_0", "alm_1_1", "alm_1_3"])) == [
+        "alm_1_0",
+        "alm_1_3",
+    ]
+    with pytest.raises(Conflict):  # the alarms are gone: nothing written
+        incident_repo.split(remaining, 2, replace(new, id="inc_split2"), moving)
+    assert incident_repo.get("inc_split2") is None
 
 
 def test_incidents_list_by_time_and_status_pages_without_gaps(incident_repo):
     made = [_incident(i, at=NOW - timedelta(hours=7 * i)) for i in range(9)]  # ~2.5 days
-    for incident in made:
-        incident_repo.put_new(incident)
+    for i, incident in enumerate(made):
+        incident_repo.put_new(incident, _members(i))
     incident_repo.save(incidents.resolve(made[1], NOW, "ana"), 1)
     incident_repo.save(incidents.acknowledge(made[4], NOW, "ana"), 1)
     window = TimeRange.build(None, NOW, NOW)
@@ -372,7 +431,7 @@ def test_incidents_list_by_time_and_status_pages_without_gaps(incident_repo):
 
 def test_incident_list_refuses_a_foreign_token(incident_repo):
     for i in range(3):
-        incident_repo.put_new(_incident(i))
+        _put(incident_repo, i)
     window = TimeRange.build(None, NOW, NOW)
     by_time = incident_repo.list(window, limit=1).next_token
     assert by_time

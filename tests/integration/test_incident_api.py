@@ -55,11 +55,15 @@ def incident(platform):
 
 def test_alarms_of_one_service_share_one_incident(incident):
     assert incident["id"].startswith("inc_") and incident["status"] == "open"
-    assert len(incident["alarm_ids"]) == 2 and incident["severity"] == "critical"
+    assert incident["alarm_count"] == 2 and incident["severity"] == "critical"
+    assert incident["open_alarm_count"] == 2 and "alarms" not in incident  # paged on GET
     assert incident["affected_resources"] == ["host-a", "host-b"]
     status, got, _ = call_api("get-incident", path_params={"incident_id": incident["id"]})
     # no CMDB CI names host-a or host-b: no affected services (docs/noise-reduction.md)
     assert status == 200 and got["incident"].pop("affected_services") == []
+    alarms = got["incident"].pop("alarms")
+    assert sorted(a["resource"] for a in alarms) == ["host-a", "host-b"]
+    assert got["incident"].pop("alarms_next_token") is None
     assert got["incident"] == incident
 
 

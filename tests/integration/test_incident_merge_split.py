@@ -34,14 +34,18 @@ def _consume(*alerts):
 
 
 def _incidents():
+    """Each listed incident as GET answers it (its alarms on the first page)."""
     status, listed, _ = call_api("list-incidents")
     assert status == 200
-    return {tuple(sorted(a["name"] for a in i["alarms"])): i for i in listed["incidents"]}
+    found = [_get(i["id"]) for i in listed["incidents"]]
+    return {tuple(sorted(a["name"] for a in i["alarms"])): i for i in found}
 
 
-def _get(incident_id):
-    status, got, _ = call_api("get-incident", path_params={"incident_id": incident_id})
-    assert status == 200
+def _get(incident_id, **query):
+    status, got, _ = call_api(
+        "get-incident", path_params={"incident_id": incident_id}, query=query or None
+    )
+    assert status == 200, got
     return got["incident"]
 
 
@@ -69,7 +73,9 @@ def test_merge_moves_alarms_is_idempotent_and_the_pipeline_follows(two, platform
         "merge-incidents", path_params=path, body={"incident_ids": [source["id"]]}
     )
     assert status == 200, merged
-    assert sorted(a["name"] for a in merged["incident"]["alarms"]) == ["a1", "b1"]
+    assert merged["incident"]["alarm_count"] == 2
+    assert sorted(a["name"] for a in _get(target["id"])["alarms"]) == ["a1", "b1"]
+    assert _get(source["id"])["alarms"] == []  # the member items moved
     (closed,) = merged["merged"]
     assert closed["status"] == "merged" and closed["merged_into"] == target["id"]
     assert sorted(_events(platform)) == ["IncidentResolved", "IncidentUpdated"]
@@ -129,8 +135,9 @@ def test_split_alarms_out_and_the_pipeline_follows(platform):
     status, split, _ = call_api("split-incident", path_params=path, body=body)
     assert status == 201, split
     left, new = split["incident"], split["new_incident"]
-    assert [a["name"] for a in left["alarms"]] == ["c1"]
-    assert sorted(a["name"] for a in new["alarms"]) == ["c2", "c3"] and new["rule"] == "split"
+    assert left["alarm_count"] == 1 and new["alarm_count"] == 2 and new["rule"] == "split"
+    assert [a["name"] for a in _get(left["id"])["alarms"]] == ["c1"]
+    assert sorted(a["name"] for a in _get(new["id"])["alarms"]) == ["c2", "c3"]
     assert sorted(_events(platform)) == ["IncidentOpened", "IncidentUpdated"]
     # A retry answers the same new incident and writes nothing (its version check is moot).
     status, again, _ = call_api("split-incident", path_params=path, body=body)

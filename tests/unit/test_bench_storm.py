@@ -137,7 +137,8 @@ def test_the_domain_makes_of_it_what_the_storm_expects_in_any_per_group_order(or
     assert len(pipe.incidents) == len(e.incidents)
     resolved = [i for i in pipe.incidents.values() if not i.active]
     assert len(resolved) == e.summary()["incidents_resolved"]
-    alarms_of = {inc.id: set(inc.alarm_ids) for inc in pipe.incidents.values()}
+    alarms_of = {inc.id: pipe.member_ids[inc.id] for inc in pipe.incidents.values()}
+    assert sum(inc.alarm_count for inc in pipe.incidents.values()) == e.creates
     assert sum(len(ids) for ids in alarms_of.values()) == e.creates  # each alarm in one incident
 
 

@@ -63,7 +63,7 @@ def test_a_pending_group_opens_when_its_alarm_has_persisted():
     at(ports, 11)
     assert sweep.sweep(ports, config).opened == 1
     (incident,) = ports.incidents.incidents.values()
-    assert incident.status is IncidentStatus.OPEN and len(incident.alarms) == 1
+    assert incident.status is IncidentStatus.OPEN and incident.alarm_count == 1
     assert kinds(ports)[-1] == "IncidentOpened" and ports.groups.pending() == []
     assert sweep.sweep(ports, config).opened == 0  # opened once
     # The alarm found its incident through its group: its resolve resolves the incident.

@@ -13,7 +13,7 @@ from omp.domain.anomaly import DetectorState, SeriesPoints, StoredBaseline
 from omp.domain.audit import AuditEntry, AuditQuery
 from omp.domain.dedup import AlertState, RepeatUpdate, TimelineEntry
 from omp.domain.events import DomainEvent
-from omp.domain.incidents import Incident, IncidentStatus
+from omp.domain.incidents import Incident, IncidentAlarm, IncidentStatus
 from omp.domain.inhibition import InhibitionRuleRecord
 from omp.domain.metric_sources import MetricSource
 from omp.domain.metrics import Point as MetricPoint
@@ -108,17 +108,62 @@ class AlertStateStore(Protocol):
 
 
 class IncidentRepository(Protocol):
+    """Incident summaries and their members (`IncidentAlarm`s), stored apart so an incident
+    takes any number of alarms (docs/noise-reduction.md, "Storage")."""
+
     def get(self, incident_id: str) -> Incident | None: ...
 
-    def put_new(self, incident: Incident) -> None:
-        """Store a new incident; `Conflict` (INCIDENT_EXISTS) if the id exists."""
+    def put_new(self, incident: Incident, alarms: Sequence[IncidentAlarm]) -> None:
+        """Store a new incident and its first members; `Conflict` (INCIDENT_EXISTS) if the id
+        exists."""
 
     def save(self, incident: Incident, expected_version: int) -> None:
-        """One conditional write on the stored version; `NotFound`, `Conflict`."""
+        """The summary, one conditional write on the stored version; `NotFound`, `Conflict`."""
+
+    def add_alarm(self, incident: Incident, expected_version: int, alarm: IncidentAlarm) -> bool:
+        """The member and the summary in one atomic write: the member on "not exists", the
+        summary on the version. False (nothing written) when the alarm is a member already;
+        `Conflict` when the version moved on."""
+
+    def update_alarm(
+        self,
+        incident: Incident,
+        expected_version: int,
+        alarm: IncidentAlarm,
+        holder_id: str | None = None,
+    ) -> None:
+        """The member's `resolved` and the summary in one atomic write. `holder_id`: the
+        incident whose partition still holds the member (a merged one whose members are being
+        moved), default `incident`'s. `Conflict` when either changed."""
+
+    def alarm(self, incident_id: str, alarm_id: str) -> IncidentAlarm | None: ...
+
+    def alarms_of(self, incident_id: str, alarm_ids: Sequence[str]) -> dict[str, IncidentAlarm]:
+        """Those of `alarm_ids` that are members, by id."""
+
+    def alarms(
+        self, incident_id: str, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+    ) -> Page[IncidentAlarm]:
+        """The members, by alarm id (ULIDs: trigger time order)."""
 
     def save_all(self, writes: Sequence[tuple[Incident, int | None]]) -> None:
-        """Several writes as one transaction (merge, split): each `(incident, expected_version)`,
-        None for a new one; `Conflict` when any condition fails, and nothing is written."""
+        """Several summaries as one transaction (a merge's commit): each `(incident,
+        expected_version)`, None for a new one; `Conflict` when any condition fails, and
+        nothing is written."""
+
+    def split(
+        self,
+        remaining: Incident,
+        expected_version: int,
+        new: Incident,
+        moving: Sequence[IncidentAlarm],
+    ) -> None:
+        """One transaction: both summaries and the moved members (at most MAX_SPLIT)."""
+
+    def move_alarms(self, source_id: str, target_id: str) -> int:
+        """Relocate every member of `source_id` (merged into `target_id`, which took its
+        counters) to `target_id`, in chunks; idempotent, so a retry finishes a move a crash
+        cut short. Returns how many moved."""
 
     def list(
         self,

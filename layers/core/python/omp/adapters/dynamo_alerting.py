@@ -4,6 +4,7 @@ and correlation groups. Key design (see docs/noise-reduction.md, "Storage"):
 - alert state: pk `ALERT#<source>#<fingerprint>`, sk `S`; while flapping also
   gsi1 `ALERT_FLAPPING` / `<last_change>#<source>#<fingerprint>` (the settle sweep's list).
 - timeline entry: pk `ALARM#<alarm id>`, sk `T#<at>#<nnn>#<kind>`.
+- incident member: pk `INCIDENT#<id>`, sk `ALARM#<alarm id>` (one item per alarm; no index).
 - incident: pk `INCIDENT#<id>`, sk `I`; gsi1 `INCIDENTS#<day>` and
   gsi3 `INCIDENT_ST#<status>#<day>`, both sorted by `<opened_at>#<id>` (day of `opened_at`).
 - correlation group: pk `CGROUP#<key>`, sk `G`; while pending also
@@ -20,6 +21,7 @@ order is time order (the repeat condition `last_seen < :t` compares them). A clo
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -347,6 +349,8 @@ def _member_from(v: dict[str, Any]) -> IncidentAlarm:
 
 
 def _incident_item(incident: Incident) -> dict[str, Any]:
+    """The summary only: members are items of their own (`_member_item`), so the incident
+    item stays small (about 1 KB) whatever the number of its alarms."""
     day = utc(incident.opened_at).strftime("%Y-%m-%d")
     sort = f"{iso(incident.opened_at)}#{incident.id}"
     item: dict[str, Any] = {
@@ -360,7 +364,11 @@ def _incident_item(incident: Incident) -> dict[str, Any]:
         "severity": incident.severity.value,  # derived; stored for filters and reading by eye
         "opened_at": ts(incident.opened_at),
         "updated_at": ts(incident.updated_at),
-        "alarms": [{k: v for k, v in _member(a).items() if v is not None} for a in incident.alarms],
+        "alarm_count": incident.alarm_count,
+        "open_alarm_count": incident.open_alarm_count,
+        "severity_counts": dict(incident.severity_counts),
+        "resources": dict(incident.resources),
+        "resources_truncated": incident.resources_truncated,
         "timeline": [
             {
                 k: v
@@ -400,7 +408,11 @@ def _incident(v: dict[str, Any]) -> Incident:
         group_key=str(v["group_key"]),
         opened_at=_dt(v["opened_at"]),
         updated_at=_dt(v["updated_at"]),
-        alarms=tuple(_member_from(a) for a in v.get("alarms", [])),
+        alarm_count=int(v.get("alarm_count", 0)),
+        open_alarm_count=int(v.get("open_alarm_count", 0)),
+        severity_counts={str(k): int(n) for k, n in (v.get("severity_counts") or {}).items()},
+        resources={str(k): int(n) for k, n in (v.get("resources") or {}).items()},
+        resources_truncated=bool(v.get("resources_truncated", False)),
         timeline=tuple(
             IncidentTimelineEntry(
                 at=_dt(e["at"]),
@@ -433,9 +445,43 @@ def _put_incident(table: str, incident: Incident, expected_version: int | None) 
     return kwargs
 
 
+MEMBER = "ALARM#"  # a member's sort key prefix, in its incident's partition
+_MOVE_CHUNK = 49  # members a merge relocates per transaction: a delete and a put each
+_MOVE_RETRIES = 5
+
+
+def _member_key(incident_id: str, alarm_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"INCIDENT#{incident_id}"}, "sk": {"S": f"{MEMBER}{alarm_id}"}}
+
+
+def _member_item(incident_id: str, a: IncidentAlarm) -> dict[str, Any]:
+    values = {k: v for k, v in _member(a).items() if v is not None}
+    return {"pk": f"INCIDENT#{incident_id}", "sk": f"{MEMBER}{a.alarm_id}"} | values
+
+
+def _put_member(table: str, incident_id: str, a: IncidentAlarm, new: bool) -> dict[str, Any]:
+    put: dict[str, Any] = {"TableName": table, "Item": to_item(_member_item(incident_id, a))}
+    if new:
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+    return put
+
+
+def _update_member(table: str, incident_id: str, a: IncidentAlarm) -> dict[str, Any]:
+    return {
+        "TableName": table,
+        "Key": _member_key(incident_id, a.alarm_id),
+        "UpdateExpression": "SET resolved = :r",
+        "ConditionExpression": "attribute_exists(pk)",
+        "ExpressionAttributeValues": {":r": {"BOOL": a.resolved}},
+    }
+
+
 class DynamoIncidentRepository:
-    """Incidents as one item each (alarms and timeline inside: DynamoDB's 400 KB item limit
-    holds an incident of roughly 1,500 alarms)."""
+    """Incident summaries (pk `INCIDENT#<id>`, sk `I`) and their members (same partition, sk
+    `ALARM#<alarm id>`, one item each, about 150 bytes). A join writes the member on "not
+    exists" and the summary on its version in one transaction, so a redelivered join neither
+    adds the member twice nor counts it twice, and the summary's counters always match the
+    members written."""
 
     def __init__(self, table: str) -> None:
         self.table = table
@@ -446,10 +492,21 @@ class DynamoIncidentRepository:
         ).get("Item")
         return _incident(from_item(item)) if item else None
 
-    def put_new(self, incident: Incident) -> None:
+    def put_new(self, incident: Incident, alarms: Sequence[IncidentAlarm]) -> None:
+        """The incident with its first members in one transaction; members beyond what one
+        transaction holds are put first, each on "not exists" (an existing one is left as it
+        is: a retry never overwrites a member a later change moved on)."""
+        first, rest = alarms[: _TRANSACT_MAX - 1], alarms[_TRANSACT_MAX - 1 :]
+        for a in rest:
+            with suppress(ConditionFailed):
+                call("put_item", **_put_member(self.table, incident.id, a, new=True))
+        items = [{"Put": _put_incident(self.table, incident, None)}]
+        items += [{"Put": _put_member(self.table, incident.id, a, new=True)} for a in first]
         try:
-            call("put_item", **_put_incident(self.table, incident, None))
-        except ConditionFailed as failed:
+            call("transact_write_items", TransactItems=items)
+        except Conflict as failed:
+            if self.get(incident.id) is None:
+                raise  # a member exists without its incident: not ours to paper over
             raise Conflict(
                 f"incident {incident.id} already exists", code="INCIDENT_EXISTS"
             ) from failed
@@ -473,6 +530,86 @@ class DynamoIncidentRepository:
                 details={"version": current},
             ) from failed
 
+    def add_alarm(self, incident: Incident, expected_version: int, alarm: IncidentAlarm) -> bool:
+        items = [
+            {"Put": _put_member(self.table, incident.id, alarm, new=True)},
+            {"Put": _put_incident(self.table, incident, expected_version)},
+        ]
+        try:
+            call("transact_write_items", TransactItems=items)
+        except Conflict as failed:
+            # Read only on failure: the member already there is a redelivered join.
+            if self.alarm(incident.id, alarm.alarm_id) is not None:
+                return False
+            raise Conflict(
+                f"incident {incident.id} changed since it was read", code="VERSION_CONFLICT"
+            ) from failed
+        return True
+
+    def update_alarm(
+        self,
+        incident: Incident,
+        expected_version: int,
+        alarm: IncidentAlarm,
+        holder_id: str | None = None,
+    ) -> None:
+        items = [
+            {"Update": _update_member(self.table, holder_id or incident.id, alarm)},
+            {"Put": _put_incident(self.table, incident, expected_version)},
+        ]
+        try:
+            call("transact_write_items", TransactItems=items)
+        except Conflict as failed:
+            raise Conflict(
+                f"incident {incident.id} or its alarm {alarm.alarm_id} changed since read",
+                code="VERSION_CONFLICT",
+            ) from failed
+
+    def alarm(self, incident_id: str, alarm_id: str) -> IncidentAlarm | None:
+        item = call(
+            "get_item",
+            TableName=self.table,
+            Key=_member_key(incident_id, alarm_id),
+            ConsistentRead=True,
+        ).get("Item")
+        return _member_from(from_item(item)) if item else None
+
+    def alarms_of(self, incident_id: str, alarm_ids: Sequence[str]) -> dict[str, IncidentAlarm]:
+        found: dict[str, IncidentAlarm] = {}
+        for chunk in _chunks(list(dict.fromkeys(alarm_ids)), 100):
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": [_member_key(incident_id, a) for a in chunk],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                answer = call("batch_get_item", RequestItems=request)
+                for i in answer["Responses"].get(self.table, []):
+                    member = _member_from(from_item(i))
+                    found[member.alarm_id] = member
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
+    def alarms(
+        self, incident_id: str, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+    ) -> Page[IncidentAlarm]:
+        pk = f"INCIDENT#{incident_id}"
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :m)",
+            "ExpressionAttributeValues": {":p": {"S": pk}, ":m": {"S": MEMBER}},
+            "Limit": limit,
+        }
+        if next_token:
+            kwargs["ExclusiveStartKey"] = _start_key(next_token, pk, MEMBER)
+        page = call("query", **kwargs)
+        last = page.get("LastEvaluatedKey")
+        return Page(
+            [_member_from(from_item(i)) for i in page.get("Items", [])],
+            encode_token({"k": last}) if last else None,
+        )
+
     def save_all(self, writes: Sequence[tuple[Incident, int | None]]) -> None:
         if len(writes) > _TRANSACT_MAX:
             raise ValueError(f"at most {_TRANSACT_MAX} incidents in one transaction")
@@ -480,6 +617,64 @@ class DynamoIncidentRepository:
         for incident, expected in writes:
             items.append({"Put": _put_incident(self.table, incident, expected)})
         call("transact_write_items", TransactItems=items)
+
+    def split(
+        self,
+        remaining: Incident,
+        expected_version: int,
+        new: Incident,
+        moving: Sequence[IncidentAlarm],
+    ) -> None:
+        if 2 + 2 * len(moving) > _TRANSACT_MAX:
+            raise ValueError("too many alarms for one split transaction")
+        items: list[dict[str, Any]] = [
+            {"Put": _put_incident(self.table, remaining, expected_version)},
+            {"Put": _put_incident(self.table, new, None)},
+        ]
+        for a in moving:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": _member_key(remaining.id, a.alarm_id),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                }
+            )
+            items.append({"Put": _put_member(self.table, new.id, a, new=True)})
+        call("transact_write_items", TransactItems=items)
+
+    def move_alarms(self, source_id: str, target_id: str) -> int:
+        """Chunks of 49 members: each deleted from the source on the `resolved` value read (a
+        resolve racing the move fails the chunk, which is read again) and put in the target,
+        in one transaction. The source's partition shrinks as chunks commit, so a retry after
+        a crash goes on where the first attempt stopped."""
+        moved = failures = 0
+        while True:
+            page = self.alarms(source_id, limit=_MOVE_CHUNK)
+            if not page.items:
+                return moved
+            items: list[dict[str, Any]] = []
+            for a in page.items:
+                items.append(
+                    {
+                        "Delete": {
+                            "TableName": self.table,
+                            "Key": _member_key(source_id, a.alarm_id),
+                            "ConditionExpression": "resolved = :r",
+                            "ExpressionAttributeValues": {":r": {"BOOL": a.resolved}},
+                        }
+                    }
+                )
+                items.append({"Put": _put_member(self.table, target_id, a, new=False)})
+            try:
+                call("transact_write_items", TransactItems=items)
+            except Conflict:
+                failures += 1
+                if failures >= _MOVE_RETRIES:
+                    raise
+                continue
+            moved += len(page.items)
 
     def list(
         self,

@@ -11,7 +11,7 @@ from omp.domain.audit import AuditEntry, AuditQuery
 from omp.domain.dedup import AlertState, RepeatUpdate, TimelineEntry, apply_repeat
 from omp.domain.errors import Conflict, NotFound
 from omp.domain.events import DomainEvent
-from omp.domain.incidents import Incident, IncidentStatus
+from omp.domain.incidents import Incident, IncidentAlarm, IncidentStatus
 from omp.domain.pagination import DEFAULT_LIMIT, Page, decode_token, encode_token
 from omp.domain.queries import TimeRange
 from omp.domain.timeutil import iso
@@ -233,24 +233,71 @@ class MemoryAlertStateStore:
 
 
 class MemoryIncidentRepository:
+    """Summaries and members kept apart, as in DynamoDB (`members[incident_id][alarm_id]`)."""
+
     def __init__(self) -> None:
         self.incidents: dict[str, Incident] = {}
+        self.members: dict[str, dict[str, IncidentAlarm]] = {}
 
     def get(self, incident_id: str) -> Incident | None:
         return self.incidents.get(incident_id)
 
-    def put_new(self, incident: Incident) -> None:
+    def alarm_ids(self, incident_id: str) -> tuple[str, ...]:
+        """Every member's id (tests)."""
+        return tuple(sorted(self.members.get(incident_id, {})))
+
+    def put_new(self, incident: Incident, alarms: Sequence[IncidentAlarm]) -> None:
         if incident.id in self.incidents:
             raise Conflict(f"incident {incident.id} already exists", code="INCIDENT_EXISTS")
+        self.members.setdefault(incident.id, {}).update({a.alarm_id: a for a in alarms})
         self.incidents[incident.id] = incident
 
-    def save(self, incident: Incident, expected_version: int) -> None:
+    def _check(self, incident: Incident, expected_version: int) -> None:
         current = self.incidents.get(incident.id)
         if current is None:
             raise NotFound(f"incident {incident.id} does not exist", code="INCIDENT_NOT_FOUND")
         if current.version != expected_version:
             raise Conflict("stale version", code="VERSION_CONFLICT")
+
+    def save(self, incident: Incident, expected_version: int) -> None:
+        self._check(incident, expected_version)
         self.incidents[incident.id] = incident
+
+    def add_alarm(self, incident: Incident, expected_version: int, alarm: IncidentAlarm) -> bool:
+        if alarm.alarm_id in self.members.get(incident.id, {}):
+            return False
+        self._check(incident, expected_version)
+        self.members.setdefault(incident.id, {})[alarm.alarm_id] = alarm
+        self.incidents[incident.id] = incident
+        return True
+
+    def update_alarm(
+        self,
+        incident: Incident,
+        expected_version: int,
+        alarm: IncidentAlarm,
+        holder_id: str | None = None,
+    ) -> None:
+        holder = self.members.get(holder_id or incident.id, {})
+        if alarm.alarm_id not in holder:
+            raise Conflict("the member moved", code="CONFLICT")
+        self._check(incident, expected_version)
+        holder[alarm.alarm_id] = alarm
+        self.incidents[incident.id] = incident
+
+    def alarm(self, incident_id: str, alarm_id: str) -> IncidentAlarm | None:
+        return self.members.get(incident_id, {}).get(alarm_id)
+
+    def alarms_of(self, incident_id: str, alarm_ids: Sequence[str]) -> dict[str, IncidentAlarm]:
+        held = self.members.get(incident_id, {})
+        return {a: held[a] for a in alarm_ids if a in held}
+
+    def alarms(
+        self, incident_id: str, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+    ) -> Page[IncidentAlarm]:
+        held = self.members.get(incident_id, {})
+        chunk, token = _page([held[k] for k in sorted(held)], limit, next_token)
+        return Page(chunk, token)
 
     def save_all(self, writes: Sequence[tuple[Incident, int | None]]) -> None:
         for incident, expected in writes:
@@ -261,6 +308,28 @@ class MemoryIncidentRepository:
                 raise Conflict("a condition in the transaction failed", code="CONFLICT")
         for incident, _ in writes:
             self.incidents[incident.id] = incident
+
+    def split(
+        self,
+        remaining: Incident,
+        expected_version: int,
+        new: Incident,
+        moving: Sequence[IncidentAlarm],
+    ) -> None:
+        held = self.members.get(remaining.id, {})
+        if new.id in self.incidents or any(a.alarm_id not in held for a in moving):
+            raise Conflict("a condition in the transaction failed", code="CONFLICT")
+        self._check(remaining, expected_version)
+        for a in moving:
+            del held[a.alarm_id]
+        self.members.setdefault(new.id, {}).update({a.alarm_id: a for a in moving})
+        self.incidents[remaining.id] = remaining
+        self.incidents[new.id] = new
+
+    def move_alarms(self, source_id: str, target_id: str) -> int:
+        moving = self.members.pop(source_id, {})
+        self.members.setdefault(target_id, {}).update(moving)
+        return len(moving)
 
     def list(
         self,

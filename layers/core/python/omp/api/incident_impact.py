@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from omp.api.incidents import IncidentView
+from omp.api.incidents import IncidentAlarmView, IncidentView
 from omp.domain.errors import DomainError
 from omp.domain.incidents import Incident
 from omp.domain.model import Model
@@ -28,7 +28,31 @@ class AffectedService(Model):
     via: list[str] = Field(description="the incident's CIs whose impact reaches it")
 
 
+MAX_ALARMS_PAGE = 500
+DEFAULT_ALARMS_PAGE = 100
+
+
+class IncidentDetailParams(Model):
+    """`GET /v1/incidents/{id}`'s alarm page (the incident's other fields come whole)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    alarms_limit: int = Field(
+        default=DEFAULT_ALARMS_PAGE,
+        ge=1,
+        le=MAX_ALARMS_PAGE,
+        description="alarms on this page (by alarm id, so in trigger time order)",
+    )
+    alarms_next_token: str | None = Field(
+        default=None, max_length=4096, description="the previous answer's alarms_next_token"
+    )
+
+
 class IncidentDetailView(IncidentView):
+    alarms: list[IncidentAlarmView] = Field(description="one page of the incident's alarms")
+    alarms_next_token: str | None = Field(
+        description="pass as alarms_next_token for the next page; null on the last one"
+    )
     affected_services: list[AffectedService] | None = Field(
         description="downstream CMDB impact of the CIs the alarms' resources name; null when "
         "the CMDB could not be asked (no CMDB, the graph unavailable)"
@@ -45,7 +69,7 @@ def affected_services(incident: Incident, topology: Any) -> list[dict[str, Any]]
     if topology is None:
         return None
     try:
-        resources = sorted({a.resource for a in incident.alarms if a.resource})
+        resources = incident.affected_resources  # the tracked ones (at most MAX_RESOURCES)
         ci_ids: list[str] = []
         for resource in resources:
             ci_id = topology.ci_of(resource, {})

@@ -7,7 +7,7 @@ from pydantic import ConfigDict, Field
 
 from omp.api import lifecycle
 from omp.domain.alarms import Severity
-from omp.domain.incidents import IncidentStatus
+from omp.domain.incidents import MAX_RESOURCES, MAX_SPLIT, IncidentStatus
 from omp.domain.model import Model
 from omp.runtime import container, http
 from omp.services import incidents
@@ -36,9 +36,14 @@ class IncidentView(Model):
     severity: Severity
     group_key: str
     rule: str
-    alarm_ids: list[str]
-    alarms: list[IncidentAlarmView]
-    affected_resources: list[str]
+    alarm_count: int = Field(description="alarms in the incident (page them on GET)")
+    open_alarm_count: int = Field(description="of which not resolved")
+    affected_resources: list[str] = Field(
+        description=f"resources of its alarms (at most {MAX_RESOURCES})"
+    )
+    affected_resources_truncated: bool = Field(
+        description="some resource was left out of affected_resources"
+    )
     opened_at: str
     updated_at: str
     acknowledged_at: str | None
@@ -109,7 +114,9 @@ class SplitIncident(Model):
 
     model_config = ConfigDict(extra="forbid")
 
-    alarm_ids: list[str] = Field(min_length=1, max_length=100)
+    alarm_ids: list[str] = Field(
+        min_length=1, max_length=MAX_SPLIT, description="one transaction moves them"
+    )
     version: int | None = Field(
         default=None, ge=1, description="this incident's version as read (409 if it moved on)"
     )

@@ -1,15 +1,18 @@
 """Incidents: alarms correlated into one problem, with a lifecycle and a timeline. Pure: no I/O.
 
-An incident holds its alarms (id, severity, resource, resolved or not); its severity is the
-highest of its alarms', its affected resources the union of theirs. Transitions return a new
-`Incident` (frozen) with `version + 1` and a timeline entry; a store writes it conditionally on
-the previous version. Lifecycle: open -> acknowledged -> resolved, open -> resolved; a merged
+An incident is a summary (status, counters, a bounded resource tally, a bounded timeline) and
+members (`IncidentAlarm`: id, severity, resource, resolved or not), which a store keeps as items
+of their own so an incident can take any number of alarms. Its severity is the highest of its
+members', its affected resources theirs (up to MAX_RESOURCES). Transitions return a new
+`Incident` (frozen) with `version + 1`; a store writes it conditionally on the previous version,
+with the member items the transition concerns. Lifecycle: open -> acknowledged -> resolved, open -> resolved; a merged
 incident ends `merged` with `merged_into` pointing at the incident that took its alarms.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -58,8 +61,16 @@ class IncidentPolicy:
 DEFAULT_POLICY = IncidentPolicy()
 
 
+MAX_RESOURCES = 20  # affected resources tracked on the incident item (see Incident.resources)
+MAX_TIMELINE = 50  # incident-level timeline entries kept: the first and the latest
+MAX_EVENT_ALARMS = 20  # alarm ids an incident event names
+MAX_SPLIT = 48  # alarms one split moves: 2 + 2 x 48 items in one DynamoDB transaction (100)
+
+
 @dataclass(frozen=True)
 class IncidentAlarm:
+    """A member of an incident. Stored as an item of its own, not inside the incident."""
+
     alarm_id: str
     severity: Severity
     resource: str | None = None
@@ -70,7 +81,7 @@ class IncidentAlarm:
 @dataclass(frozen=True)
 class IncidentTimelineEntry:
     at: datetime
-    kind: str  # opened | alarm_added | alarm_resolved | acknowledged | resolved | merged | ...
+    kind: str  # opened | acknowledged | resolved | merged | merged_into | split | split_from
     actor: str
     alarm_id: str | None = None
     note: str = ""
@@ -78,13 +89,23 @@ class IncidentTimelineEntry:
 
 @dataclass(frozen=True)
 class Incident:
+    """The incident's summary. Its alarms are members stored apart (an incident can take
+    any number of them); the summary keeps counters that every transition moves with the
+    members it adds, resolves or moves: `alarm_count`, `open_alarm_count` (unresolved),
+    `severity_counts` (severity value -> members) and `resources` (resource -> members, for
+    at most MAX_RESOURCES resources; `resources_truncated` once one more was left out)."""
+
     id: str
     status: IncidentStatus
     title: str
     group_key: str
     opened_at: datetime
     updated_at: datetime
-    alarms: tuple[IncidentAlarm, ...]
+    alarm_count: int = 0
+    open_alarm_count: int = 0
+    severity_counts: Mapping[str, int] = field(default_factory=dict)
+    resources: Mapping[str, int] = field(default_factory=dict)
+    resources_truncated: bool = False
     timeline: tuple[IncidentTimelineEntry, ...] = ()
     rule: str = ""
     acknowledged_at: datetime | None = None
@@ -95,16 +116,13 @@ class Incident:
     version: int = 1
 
     @property
-    def alarm_ids(self) -> tuple[str, ...]:
-        return tuple(a.alarm_id for a in self.alarms)
-
-    @property
     def severity(self) -> Severity:
-        return min((a.severity for a in self.alarms), key=_RANK.__getitem__, default=Severity.INFO)
+        present = [s for s in SEVERITY_ORDER if self.severity_counts.get(s.value, 0) > 0]
+        return present[0] if present else Severity.INFO
 
     @property
     def affected_resources(self) -> tuple[str, ...]:
-        return tuple(sorted({a.resource for a in self.alarms if a.resource}))
+        return tuple(sorted(self.resources))
 
     @property
     def active(self) -> bool:
@@ -112,16 +130,10 @@ class Incident:
 
     @property
     def all_alarms_resolved(self) -> bool:
-        return all(a.resolved for a in self.alarms)
-
-    def alarm(self, alarm_id: str) -> IncidentAlarm | None:
-        for a in self.alarms:
-            if a.alarm_id == alarm_id:
-                return a
-        return None
+        return self.open_alarm_count <= 0
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of `GET /v1/incidents/{id}`."""
+        """The JSON shape of an incident in the API (without its alarms: they are paged)."""
         return {
             "id": self.id,
             "status": self.status.value,
@@ -129,18 +141,10 @@ class Incident:
             "severity": self.severity.value,
             "group_key": self.group_key,
             "rule": self.rule,
-            "alarm_ids": list(self.alarm_ids),
-            "alarms": [
-                {
-                    "alarm_id": a.alarm_id,
-                    "severity": a.severity.value,
-                    "resource": a.resource,
-                    "name": a.name,
-                    "resolved": a.resolved,
-                }
-                for a in self.alarms
-            ],
+            "alarm_count": self.alarm_count,
+            "open_alarm_count": self.open_alarm_count,
             "affected_resources": list(self.affected_resources),
+            "affected_resources_truncated": self.resources_truncated,
             "opened_at": iso(self.opened_at),
             "updated_at": iso(self.updated_at),
             "acknowledged_at": iso(self.acknowledged_at) if self.acknowledged_at else None,
@@ -162,15 +166,78 @@ class Incident:
         }
 
 
+def alarm_dict(a: IncidentAlarm) -> dict[str, Any]:
+    return {
+        "alarm_id": a.alarm_id,
+        "severity": a.severity.value,
+        "resource": a.resource,
+        "name": a.name,
+        "resolved": a.resolved,
+    }
+
+
+def _add_counts(
+    counts: Mapping[str, int], delta: Mapping[str, int], limit: int | None = None
+) -> tuple[dict[str, int], bool]:
+    """`counts + delta`, entries at 0 dropped; with `limit`, new keys beyond it are left out
+    (the second value says whether any was)."""
+    out = dict(counts)
+    dropped = False
+    for key, n in delta.items():
+        if key not in out and n > 0 and limit is not None and len(out) >= limit:
+            dropped = True
+            continue
+        value = out.get(key, 0) + n
+        if value > 0:
+            out[key] = value
+        else:
+            out.pop(key, None)
+    return out, dropped
+
+
+def _tally(alarms: Iterable[IncidentAlarm], sign: int) -> dict[str, Any]:
+    severities: dict[str, int] = {}
+    resources: dict[str, int] = {}
+    count = unresolved = 0
+    for a in alarms:
+        count += sign
+        unresolved += 0 if a.resolved else sign
+        severities[a.severity.value] = severities.get(a.severity.value, 0) + sign
+        if a.resource:
+            resources[a.resource] = resources.get(a.resource, 0) + sign
+    return {"n": count, "open": unresolved, "sev": severities, "res": resources}
+
+
+def _counted(incident: Incident, tally: dict[str, Any], truncated: bool = False) -> dict[str, Any]:
+    """The counter fields of `incident` with a tally of members added (or removed) applied."""
+    severities, _ = _add_counts(incident.severity_counts, tally["sev"])
+    resources, dropped = _add_counts(incident.resources, tally["res"], MAX_RESOURCES)
+    return {
+        "alarm_count": incident.alarm_count + tally["n"],
+        "open_alarm_count": incident.open_alarm_count + tally["open"],
+        "severity_counts": severities,
+        "resources": resources,
+        "resources_truncated": incident.resources_truncated or dropped or truncated,
+    }
+
+
+def _bump(incident: Incident, now: datetime, **changes: Any) -> Incident:
+    """A change with no timeline entry (the per-alarm changes: members record those)."""
+    return replace(incident, updated_at=now, version=incident.version + 1, **changes)
+
+
 def _step(
     incident: Incident,
     entry: IncidentTimelineEntry,
     **changes: Any,
 ) -> Incident:
+    timeline = (*incident.timeline, entry)
+    if len(timeline) > MAX_TIMELINE:  # bounded: the first entry and the latest ones
+        timeline = (timeline[0], *timeline[-(MAX_TIMELINE - 1) :])
     return replace(
         incident,
         updated_at=entry.at,
-        timeline=(*incident.timeline, entry),
+        timeline=timeline,
         version=incident.version + 1,
         **changes,
     )
@@ -192,19 +259,20 @@ def open_incident(
     title: str | None = None,
     actor: str = "correlation",
 ) -> Incident:
+    """A new incident of `alarms` (the store writes them as its members)."""
     if not alarms:
         raise ValidationFailed("an incident needs at least one alarm")
     if len({a.alarm_id for a in alarms}) != len(alarms):
         raise ValidationFailed("an alarm appears twice")
-    return Incident(
+    empty = Incident(
         id=incident_id,
         status=IncidentStatus.OPEN,
         title=title or _title(alarms),
         group_key=group_key,
         opened_at=now,
         updated_at=now,
-        alarms=alarms,
         rule=rule,
+        version=1,
         timeline=(
             IncidentTimelineEntry(
                 at=now,
@@ -214,6 +282,7 @@ def open_incident(
             ),
         ),
     )
+    return replace(empty, **_counted(empty, _tally(alarms, 1)))
 
 
 def _require_active(incident: Incident, doing: str) -> None:
@@ -228,57 +297,48 @@ def _require_active(incident: Incident, doing: str) -> None:
 def add_alarm(
     incident: Incident, alarm: IncidentAlarm, now: datetime, actor: str = "correlation"
 ) -> Incident:
-    """An alarm joins (an acknowledged incident stays acknowledged). Adding one already there
-    is a no-op (redelivery)."""
-    if incident.alarm(alarm.alarm_id) is not None:
-        return incident
+    """A new member joins (an acknowledged incident stays acknowledged). Whether it is new is
+    the store's to say: it writes the member on "not exists" with the summary, so a
+    redelivered join changes nothing."""
     _require_active(incident, "take alarms")
-    entry = IncidentTimelineEntry(at=now, kind="alarm_added", actor=actor, alarm_id=alarm.alarm_id)
-    return _step(incident, entry, alarms=(*incident.alarms, alarm))
+    return _bump(incident, now, **_counted(incident, _tally((alarm,), 1)))
 
 
-def _set_resolved(incident: Incident, alarm_id: str, resolved: bool) -> tuple[IncidentAlarm, ...]:
-    if incident.alarm(alarm_id) is None:
-        raise NotFound(
-            f"alarm {alarm_id} is not in incident {incident.id}", code="ALARM_NOT_IN_INCIDENT"
-        )
-    return tuple(
-        replace(a, resolved=resolved) if a.alarm_id == alarm_id else a for a in incident.alarms
+def not_in(incident: Incident, alarm_id: str) -> NotFound:
+    return NotFound(
+        f"alarm {alarm_id} is not in incident {incident.id}",
+        code="ALARM_NOT_IN_INCIDENT",
+        details={"alarm_id": alarm_id},
     )
 
 
 def alarm_resolved(
     incident: Incident,
-    alarm_id: str,
+    member: IncidentAlarm,
     now: datetime,
     policy: IncidentPolicy | None = None,
     actor: str = "dedup",
 ) -> Incident:
-    """One of its alarms resolved; with `auto_resolve` the last one resolves the incident."""
+    """One of its members resolved (`member` as stored, before); with `auto_resolve` the last
+    unresolved one resolves the incident. A member already resolved changes nothing."""
     policy = policy or DEFAULT_POLICY
-    current = incident.alarm(alarm_id)
-    if current is not None and current.resolved:
+    if member.resolved:
         return incident
-    alarms = _set_resolved(incident, alarm_id, True)
-    entry = IncidentTimelineEntry(at=now, kind="alarm_resolved", actor=actor, alarm_id=alarm_id)
-    updated = _step(incident, entry, alarms=alarms)
+    updated = _bump(incident, now, open_alarm_count=max(0, incident.open_alarm_count - 1))
     if policy.auto_resolve and updated.active and updated.all_alarms_resolved:
         return resolve(updated, now, actor="auto", comment="all alarms resolved")
     return updated
 
 
 def alarm_reopened(
-    incident: Incident, alarm_id: str, now: datetime, actor: str = "dedup"
+    incident: Incident, member: IncidentAlarm, now: datetime, actor: str = "dedup"
 ) -> Incident:
-    """A flapping alarm fired again (same alarm id). On an active incident it counts as
+    """A flapping member fired again (same alarm id). On an active incident it counts as
     unresolved again; a resolved incident is not reopened (correlate the alarm anew)."""
     _require_active(incident, "reopen an alarm")
-    current = incident.alarm(alarm_id)
-    if current is not None and not current.resolved:
+    if not member.resolved:
         return incident
-    alarms = _set_resolved(incident, alarm_id, False)
-    entry = IncidentTimelineEntry(at=now, kind="alarm_reopened", actor=actor, alarm_id=alarm_id)
-    return _step(incident, entry, alarms=alarms)
+    return _bump(incident, now, open_alarm_count=incident.open_alarm_count + 1)
 
 
 def acknowledge(
@@ -325,22 +385,31 @@ def merge(
     target: Incident, source: Incident, now: datetime, actor: str
 ) -> tuple[Incident, Incident]:
     """`source`'s alarms move into `target`; `source` ends `merged` with `merged_into`.
-    Returns (target, source) after the merge; a store writes both conditionally. Merging an
-    incident into itself, or a resolved or merged one (either side), is refused (422)."""
+    Returns (target, source) after the merge. Only the summaries: `target` takes `source`'s
+    counters at once (its severity, open count and auto-resolve are right from the commit)
+    and the store relocates the member items afterwards, in chunks. Merging an incident into
+    itself, or a resolved or merged one (either side), is refused (422)."""
     if target.id == source.id:
         raise ValidationFailed(
             f"incident {target.id} cannot be merged into itself", code="MERGE_INTO_SELF"
         )
     _require_mergeable(target, "take a merge")
     _require_mergeable(source, "be merged")
-    have = set(target.alarm_ids)
-    moved = tuple(a for a in source.alarms if a.alarm_id not in have)
+    tally = {
+        "n": source.alarm_count,
+        "open": source.open_alarm_count,
+        "sev": dict(source.severity_counts),
+        "res": dict(source.resources),
+    }
     merged_target = _step(
         target,
         IncidentTimelineEntry(
-            at=now, kind="merged", actor=actor, note=f"{len(moved)} alarm(s) from {source.id}"
+            at=now,
+            kind="merged",
+            actor=actor,
+            note=f"{source.alarm_count} alarm(s) from {source.id}",
         ),
-        alarms=(*target.alarms, *moved),
+        **_counted(target, tally, truncated=source.resources_truncated),
     )
     closed_source = _step(
         source,
@@ -349,6 +418,10 @@ def merge(
         resolved_at=now,
         resolved_by=actor,
         merged_into=target.id,
+        alarm_count=0,
+        open_alarm_count=0,
+        severity_counts={},
+        resources={},
     )
     return merged_target, closed_source
 
@@ -361,74 +434,58 @@ def split_group_key(new_incident_id: str) -> str:
 
 def split(
     incident: Incident,
-    alarm_ids: str | tuple[str, ...],
+    moving: tuple[IncidentAlarm, ...],
     *,
     new_incident_id: str,
     now: datetime,
     actor: str,
     policy: IncidentPolicy | None = None,
 ) -> tuple[Incident, Incident]:
-    """Take alarms out into a new incident of their own. Returns (remaining, new). Not every
-    alarm can be split out (the incident would be empty); an alarm named twice counts once.
-    With `auto_resolve`, a side left with only resolved alarms resolves."""
+    """Take members (as stored) out into a new incident of their own. Returns (remaining,
+    new). Not every alarm can be split out (the incident would be empty). With
+    `auto_resolve`, a side left with only resolved alarms resolves."""
     policy = policy or DEFAULT_POLICY
-    wanted = (alarm_ids,) if isinstance(alarm_ids, str) else tuple(dict.fromkeys(alarm_ids))
-    if not wanted:
+    moving = tuple({a.alarm_id: a for a in moving}.values())
+    if not moving:
         raise ValidationFailed("name at least one alarm to split out")
+    if len(moving) > MAX_SPLIT:
+        raise ValidationFailed(f"at most {MAX_SPLIT} alarms leave in one split")
     _require_active(incident, "split")
-    moving = []
-    for alarm_id in wanted:
-        alarm = incident.alarm(alarm_id)
-        if alarm is None:
-            raise NotFound(
-                f"alarm {alarm_id} is not in incident {incident.id}",
-                code="ALARM_NOT_IN_INCIDENT",
-                details={"alarm_id": alarm_id},
-            )
-        moving.append(alarm)
-    if len(moving) == len(incident.alarms):
+    if len(moving) >= incident.alarm_count:
         raise Conflict(
             f"splitting out every alarm of incident {incident.id} would leave it empty",
             code="INVALID_TRANSITION",
             details={"status": incident.status.value, "requested": "split"},
         )
-    remaining = incident
-    for alarm in moving:
-        remaining = _step(
-            remaining,
-            IncidentTimelineEntry(
-                at=now,
-                kind="alarm_split",
-                actor=actor,
-                alarm_id=alarm.alarm_id,
-                note=new_incident_id,
-            ),
-            alarms=tuple(a for a in remaining.alarms if a.alarm_id != alarm.alarm_id),
-        )
-    remaining = replace(remaining, version=incident.version + 1)  # one write
+    remaining = _step(
+        incident,
+        IncidentTimelineEntry(at=now, kind="split", actor=actor, note=new_incident_id),
+        **_counted(incident, _tally(moving, -1)),
+    )
     if policy.auto_resolve and remaining.all_alarms_resolved:
         remaining = resolve(remaining, now, actor="auto", comment="all alarms resolved")
+        remaining = replace(remaining, version=incident.version + 1)  # one write
     new = open_incident(
         incident_id=new_incident_id,
         group_key=split_group_key(new_incident_id),
-        alarms=tuple(moving),
+        alarms=moving,
         now=now,
         rule="split",
         actor=actor,
     )
+    new = _step(
+        new, IncidentTimelineEntry(at=now, kind="split_from", actor=actor, note=incident.id)
+    )
+    new = replace(new, version=1)
     if policy.auto_resolve and new.all_alarms_resolved:
         new = resolve(new, now, actor="auto", comment="all alarms resolved")
     return remaining, new
 
 
-def split_from(incident: Incident, alarm_ids: tuple[str, ...]) -> str | None:
-    """The incident an earlier split of `alarm_ids` out of `incident` made (its timeline's
-    `alarm_split` entries name it), or None: a retried split is answered, not refused."""
-    if not alarm_ids or set(incident.alarm_ids) & set(alarm_ids):
-        return None
-    made = {e.alarm_id: e.note for e in incident.timeline if e.kind == "alarm_split"}
-    targets = {made.get(a) for a in alarm_ids}
-    return targets.pop() if len(targets) == 1 and None not in targets else None
+def splits_made(incident: Incident) -> list[str]:
+    """The incidents splits of this one made, newest first (its `split` timeline entries):
+    where a retried split looks for the alarms it names."""
+    return [e.note for e in reversed(incident.timeline) if e.kind == "split" and e.note]
 
 
 EVENT_OPENED = "IncidentOpened"
@@ -436,9 +493,16 @@ EVENT_UPDATED = "IncidentUpdated"
 EVENT_RESOLVED = "IncidentResolved"
 
 
-def event_for(before: Incident | None, after: Incident, actor: str) -> DomainEvent:
+def event_for(
+    before: Incident | None,
+    after: Incident,
+    actor: str,
+    alarms: Iterable[IncidentAlarm] = (),
+) -> DomainEvent:
     """`IncidentOpened` for a new incident, `IncidentResolved` when it became resolved,
-    `IncidentUpdated` otherwise."""
+    `IncidentUpdated` otherwise. `alarms`: the members the change concerned (those that
+    opened it, the one that joined or resolved), at most MAX_EVENT_ALARMS of them, as
+    `incident.alarm_ids` (the router reads their labels)."""
     if before is None:
         kind = EVENT_OPENED
     elif before.active and not after.active:
@@ -446,9 +510,10 @@ def event_for(before: Incident | None, after: Incident, actor: str) -> DomainEve
     else:
         kind = EVENT_UPDATED
     resources = [r for r in after.affected_resources if r.startswith("arn:")]
+    ids = [a.alarm_id for a in alarms][:MAX_EVENT_ALARMS]
     return DomainEvent(
         source=SOURCE,
         detail_type=kind,
-        detail={"incident": after.to_dict(), "actor": actor},
+        detail={"incident": after.to_dict() | {"alarm_ids": ids}, "actor": actor},
         resources=resources,
     )

@@ -324,7 +324,7 @@ class Notification:
             return [
                 f"Incident {inc.get('id')} is {inc.get('status')} and unacknowledged since "
                 f"{inc.get('opened_at')}.",
-                f"Alarms: {len(inc.get('alarm_ids') or [])}; resources: "
+                f"Alarms: {inc.get('alarm_count', len(inc.get('alarm_ids') or []))}; resources: "
                 f"{', '.join(inc.get('affected_resources') or []) or '-'}",
             ]
         out = []

@@ -6,7 +6,14 @@ alarm's last `correlated` timeline entry to a correlation group, and from the gr
 incident. A merge points the merged incidents' groups at the target; a split makes a group for
 the new incident and appends a `correlated` entry to each moved alarm's timeline. The incidents
 are written first, in one transaction (the commit point); the group and timeline writes after
-it are idempotent, and a retried merge or split does them again."""
+it are idempotent, and a retried merge or split does them again.
+
+Members are items of their own (docs/noise-reduction.md, "Storage"). A merge commits the
+summaries only (the target takes the merged incidents' counters, each merged one ends `merged`)
+and then relocates the member items in chunks (`IncidentRepository.move_alarms`), so merging
+two incidents of thousands of alarms never needs one giant transaction; a retried merge
+finishes a move a crash cut short. A split moves at most `MAX_SPLIT` alarms in one
+transaction."""
 
 from __future__ import annotations
 
@@ -37,6 +44,13 @@ CORRELATED = "correlated"  # omp.services.pipeline.CORRELATED (not imported: a h
 
 def _not_found(incident_id: str) -> NotFound:
     return NotFound(f"incident {incident_id} does not exist", code="INCIDENT_NOT_FOUND")
+
+
+def incident_alarms(
+    incident_id: str, limit: int, next_token: str | None, *, repo: IncidentRepository
+) -> Page[domain.IncidentAlarm]:
+    """A page of the incident's alarms, by alarm id."""
+    return repo.alarms(incident_id, limit, next_token)
 
 
 def get_incident(incident_id: str, *, repo: IncidentRepository) -> Incident:
@@ -141,6 +155,7 @@ def merge(
         writes += [(c, s.version) for c, s in zip(closed, todo, strict=True)]
         _save_together(repo, writes)
     for source in [*done, *closed]:
+        repo.move_alarms(source.id, target.id)  # chunked; a retry finishes it
         _repoint_group(groups, source, target.id)
     if todo:
         published: list[DomainEvent] = [domain.event_for(target, after, actor)]
@@ -175,33 +190,66 @@ def split(
     unknown incident or an alarm not in it; 409 when every alarm would leave, on a resolved
     incident, or on a version conflict."""
     wanted = tuple(dict.fromkeys(alarm_ids))
+    if len(wanted) > domain.MAX_SPLIT:
+        raise ValidationFailed(f"at most {domain.MAX_SPLIT} alarms leave in one split")
     before = get_incident(incident_id, repo=repo)
-    earlier = domain.split_from(before, wanted)
-    if earlier is not None:
-        made = repo.get(earlier)
+    members = repo.alarms_of(before.id, wanted)
+    missing = [a for a in wanted if a not in members]
+    if missing:
+        made = _earlier_split(before, wanted, repo)
         if made is not None:
-            _link_split(made, groups, states, actor)
+            moved = tuple(repo.alarms_of(made.id, wanted).values())
+            _link_split(made, moved, groups, states, actor)
             return before, made, False
+        raise domain.not_in(before, missing[0])
     _check_version(before, expected_version)
     now = clock.now()
     new_id = stable_id(
         domain.ID_PREFIX, now, "split", before.id, str(before.version), *sorted(wanted)
     )
+    moving = tuple(members[a] for a in wanted)
     remaining, new = domain.split(
-        before, wanted, new_incident_id=new_id, now=now, actor=actor, policy=policy
+        before, moving, new_incident_id=new_id, now=now, actor=actor, policy=policy
     )
-    _save_together(repo, [(remaining, before.version), (new, None)])
-    _link_split(new, groups, states, actor)
+    try:
+        repo.split(remaining, before.version, new, moving)
+    except Conflict as exc:
+        raise Conflict(
+            "an incident changed while it was being merged or split; read it and retry",
+            code="VERSION_CONFLICT",
+        ) from exc
+    _link_split(new, moving, groups, states, actor)
     if before.active and not remaining.active:
         group = groups.group(remaining.group_key)
         if group is not None and group.incident_id == remaining.id and not group.closed:
             groups.save(replace(group, closed=True))
-    events.publish([domain.event_for(before, remaining, actor), domain.event_for(None, new, actor)])
+    events.publish(
+        [
+            domain.event_for(before, remaining, actor),
+            domain.event_for(None, new, actor, moving),
+        ]
+    )
     return remaining, new, True
 
 
+def _earlier_split(
+    incident: Incident, wanted: tuple[str, ...], repo: IncidentRepository
+) -> Incident | None:
+    """The incident an earlier split of exactly `wanted` out of `incident` made (one its
+    `split` timeline entries name that holds them all), or None: a retried split is answered,
+    not refused."""
+    for made_id in domain.splits_made(incident):
+        if len(repo.alarms_of(made_id, wanted)) == len(wanted):
+            return repo.get(made_id)
+    return None
+
+
 def _link_split(
-    new: Incident, groups: CorrelationGroupStore, states: AlertStateStore, actor: str
+    new: Incident,
+    moved: tuple[domain.IncidentAlarm, ...],
+    groups: CorrelationGroupStore,
+    states: AlertStateStore,
+    actor: str,
 ) -> None:
     """The new incident's correlation group and each moved alarm's `correlated` entry (both
     derived from the incident: writing them again changes nothing)."""
@@ -216,13 +264,13 @@ def _link_split(
                 rule="split",
                 first_at=new.opened_at,
                 last_at=new.opened_at,
-                size=len(new.alarms),
+                size=new.alarm_count,
                 resources=frozenset(new.affected_resources),
                 incident_id=new.id,
                 closed=not new.active,
             )
         )
-    states.append_timeline([_moved_entry(a, new.opened_at, key, actor) for a in new.alarms])
+    states.append_timeline([_moved_entry(a, new.opened_at, key, actor) for a in moved])
 
 
 def _moved_entry(

@@ -438,6 +438,7 @@ def _apply_correlation(
         return
     assert decision.incident_id is not None
     before = ports.incidents.get(decision.incident_id)
+    added: list[incidents.IncidentAlarm] = []
     if before is None:
         # OPEN (a JOIN found its incident above). A racing consumer's put_new -> Conflict.
         after = incidents.open_incident(
@@ -447,16 +448,19 @@ def _apply_correlation(
             now=now,
             rule=decision.rule,
         )
-        ports.incidents.put_new(after)
+        ports.incidents.put_new(after, decision.alarms)
+        added = list(decision.alarms)
     else:
         after = before
         for member in decision.alarms:
-            after = incidents.add_alarm(after, member, now)
-        if after is not before:
-            ports.incidents.save(after, before.version)
+            joined = incidents.add_alarm(after, member, now)
+            # False: a member already (a redelivered join): nothing written, nothing counted.
+            if ports.incidents.add_alarm(joined, after.version, member):
+                after = joined
+                added.append(member)
     ports.groups.save(decision.group)
     if after is not before:
-        events.append(incidents.event_for(before, after, "correlation"))
+        events.append(incidents.event_for(before, after, "correlation", added))
 
 
 def _group_key_of(alarm_id: str, states: AlertStateStore) -> str | None:
@@ -476,16 +480,34 @@ def _group_key_of(alarm_id: str, states: AlertStateStore) -> str | None:
 MAX_MERGE_HOPS = 8
 
 
-def _following_merges(incident_id: str | None, ports: PipelinePorts) -> Incident | None:
-    """The incident, or the one it was merged into (a chain of merges): a merged incident's
-    alarms live on there. A merge re-points the merged incident's group, but not groups that
-    pointed at it through an earlier merge, nor a group a crash left un-pointed."""
-    incident = ports.incidents.get(incident_id) if incident_id else None
-    for _ in range(MAX_MERGE_HOPS):
-        if incident is None or incident.status is not IncidentStatus.MERGED:
-            return incident
-        incident = ports.incidents.get(incident.merged_into) if incident.merged_into else None
-    return incident
+def _merge_chain(incident_id: str | None, ports: PipelinePorts) -> list[Incident]:
+    """The incident, then the one it was merged into, and so on (a chain of merges): the
+    last one holds the alarm's counters now. A merge re-points the merged incident's group,
+    but not groups that pointed at it through an earlier merge, nor a group a crash left
+    un-pointed; and its member items move after the merge's commit, so for a while a member
+    is still in an earlier incident's partition."""
+    chain: list[Incident] = []
+    next_id = incident_id
+    for _ in range(MAX_MERGE_HOPS + 1):
+        incident = ports.incidents.get(next_id) if next_id else None
+        if incident is None:
+            break
+        chain.append(incident)
+        if incident.status is not IncidentStatus.MERGED:
+            break
+        next_id = incident.merged_into
+    return chain
+
+
+def _member_in(
+    chain: list[Incident], alarm_id: str, ports: PipelinePorts
+) -> tuple[str, incidents.IncidentAlarm] | None:
+    """Which incident of the chain holds the alarm's member item (the last one, usually)."""
+    for incident in reversed(chain):
+        member = ports.incidents.alarm(incident.id, alarm_id)
+        if member is not None:
+            return incident.id, member
+    return None
 
 
 def _resolve_in_incident(
@@ -506,16 +528,21 @@ def _resolve_in_incident(
         elif left != group:
             ports.groups.save(left)
         return
-    incident = _following_merges(group.incident_id, ports)
-    if incident is None or incident.alarm(alarm_id) is None:
+    chain = _merge_chain(group.incident_id, ports)
+    found = _member_in(chain, alarm_id, ports) if chain else None
+    if found is None:
         return
-    after = incidents.alarm_resolved(incident, alarm_id, now, config.incident)
+    holder, member = found
+    incident = chain[-1]
+    if incident.status is IncidentStatus.MERGED:
+        return  # a chain longer than MAX_MERGE_HOPS
+    after = incidents.alarm_resolved(incident, member, now, config.incident)
     if after is incident:
         return
-    ports.incidents.save(after, incident.version)
+    ports.incidents.update_alarm(after, incident.version, replace(member, resolved=True), holder)
     if incident.active and not after.active and not group.closed:
         ports.groups.save(correlation.close(group))
-    events.append(incidents.event_for(incident, after, "correlation"))
+    events.append(incidents.event_for(incident, after, "correlation", [member]))
 
 
 def _rejoin(
@@ -532,14 +559,18 @@ def _rejoin(
     otherwise correlated afresh (a resolved incident is not reopened)."""
     key = _group_key_of(alarm_id, ports.states)
     group = ports.groups.group(key) if key else None
-    incident: Incident | None = None
+    chain: list[Incident] = []
     if group is not None and group.is_active and group.incident_id:
-        incident = _following_merges(group.incident_id, ports)
-    if incident is not None and incident.active and incident.alarm(alarm_id) is not None:
-        after = incidents.alarm_reopened(incident, alarm_id, now)
+        chain = _merge_chain(group.incident_id, ports)
+    found = _member_in(chain, alarm_id, ports) if chain and chain[-1].active else None
+    if found is not None:
+        holder, member = found
+        incident = chain[-1]
+        after = incidents.alarm_reopened(incident, member, now)
         if after is not incident:
-            ports.incidents.save(after, incident.version)
-            events.append(incidents.event_for(incident, after, "correlation"))
+            reopened = replace(member, resolved=False)
+            ports.incidents.update_alarm(after, incident.version, reopened, holder)
+            events.append(incidents.event_for(incident, after, "correlation", [member]))
         return
     _correlate(signal, alarm_id, now, ports, config, actor, timeline, events)
 
