@@ -249,6 +249,7 @@ def test_a_pending_group_opens_at_its_threshold_and_a_resolved_blip_leaves_it(po
     assert (
         set(ports.incidents.alarm_ids(incident.id)) == {b.alarm_id, c.alarm_id}
         and incident.alarm_count == 2
+        and a.alarm_id not in ports.incidents.alarm_ids(incident.id)
     )
 
 

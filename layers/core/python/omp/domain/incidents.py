@@ -5,8 +5,9 @@ members (`IncidentAlarm`: id, severity, resource, resolved or not), which a stor
 of their own so an incident can take any number of alarms. Its severity is the highest of its
 members', its affected resources theirs (up to MAX_RESOURCES). Transitions return a new
 `Incident` (frozen) with `version + 1`; a store writes it conditionally on the previous version,
-with the member items the transition concerns. Lifecycle: open -> acknowledged -> resolved, open -> resolved; a merged
-incident ends `merged` with `merged_into` pointing at the incident that took its alarms.
+with the member items the transition concerns. Lifecycle: open -> acknowledged -> resolved,
+open -> resolved; a merged incident ends `merged` with `merged_into` pointing at the incident
+that took its alarms.
 """
 
 from __future__ import annotations
