@@ -7,23 +7,12 @@ from datetime import UTC, datetime
 
 from pydantic import ConfigDict, Field
 
+from omp.api.params import epoch_seconds
 from omp.domain import metrics as m
 from omp.domain.errors import ValidationFailed
 from omp.domain.model import Model
 from omp.domain.timeutil import iso
 from omp.runtime import container
-
-
-def _epoch(value: datetime | None, name: str) -> int | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValidationFailed(
-            f"{name} needs a time zone offset (RFC 3339) or epoch seconds",
-            code="INVALID_TIME_RANGE",
-            details=[{"loc": ["query", name], "msg": "no offset"}],
-        )
-    return int(value.timestamp())
 
 
 class BaselineParams(Model):
@@ -72,8 +61,8 @@ def get_baseline(series_id: str, params: BaselineParams) -> BaselineResponse:
             code="INVALID_SERIES_ID",
         )
     now = int(container.clock().now().timestamp())
-    start = _epoch(params.start, "from")
-    end = _epoch(params.end, "to")
+    start = epoch_seconds(params.start, "from")
+    end = epoch_seconds(params.end, "to")
     start = now if start is None else start
     end = start + 3_600 if end is None else end
     if end <= start:

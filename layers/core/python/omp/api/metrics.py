@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from omp.api.metric_points import queue_for_scoring
+from omp.api.params import epoch_seconds
 from omp.domain import metrics as m
 from omp.domain.errors import BadRequest, DomainError, PayloadTooLarge, ValidationFailed
 from omp.domain.model import Model
@@ -236,18 +237,6 @@ class QueryParams(Model):
     stat: Literal["avg", "min", "max", "sum", "count", "p95"] = "avg"
 
 
-def _epoch(value: datetime | None, name: str) -> int | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValidationFailed(
-            f"{name} needs a time zone offset (RFC 3339) or epoch seconds",
-            code="INVALID_TIME_RANGE",
-            details=[{"loc": ["query", name], "msg": "no offset"}],
-        )
-    return int(value.timestamp())
-
-
 def parse_step(raw: str | None) -> int | None:
     if raw is None:
         return None
@@ -265,8 +254,8 @@ def parse_step(raw: str | None) -> int | None:
 def query(params: QueryParams) -> m.QueryResponse:
     q = svc.build_query(
         params.series,
-        _epoch(params.start, "from"),
-        _epoch(params.end, "to"),
+        epoch_seconds(params.start, "from"),
+        epoch_seconds(params.end, "to"),
         parse_step(params.step),
         params.stat,
         now=container.clock().now(),

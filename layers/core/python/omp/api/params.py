@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import ConfigDict, Field
 
+from omp.domain.errors import ValidationFailed
 from omp.domain.model import Model
 from omp.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -21,3 +22,17 @@ class ListParams(Model):
     end: datetime | None = Field(default=None, alias="to", description="RFC 3339; default: now")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     next_token: str | None = Field(default=None, max_length=4096)
+
+
+def epoch_seconds(value: datetime | None, name: str) -> int | None:
+    """A time query parameter (RFC 3339 or epoch seconds, parsed by pydantic) as epoch seconds;
+    a time without an offset is refused (422 INVALID_TIME_RANGE) rather than guessed."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValidationFailed(
+            f"{name} needs a time zone offset (RFC 3339) or epoch seconds",
+            code="INVALID_TIME_RANGE",
+            details=[{"loc": ["query", name], "msg": "no offset"}],
+        )
+    return int(value.timestamp())
