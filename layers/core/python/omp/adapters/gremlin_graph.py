@@ -114,15 +114,7 @@ class GremlinGraph:
 
     def update_vertex(self, ci_id: str, name: str, status: str) -> None:
         """Keep a vertex's name and status in step with its CI (no vertex: nothing to do)."""
-        g = self._g()
-        self._run(
-            g.V()
-            .has("ci_id", ci_id)
-            .property("name", name)
-            .property("status", status)
-            .values("ci_id")
-        )
-        self._commit()
+        self.update_vertices({ci_id: (name, status)})
 
     def update_vertices(self, rows: dict[str, tuple[str, str]]) -> None:
         """`update_vertex` for many (ci_id -> (name, status)), one commit for all (imports)."""
