@@ -37,7 +37,13 @@ from omp.analytics.correlation import Group, Pending
 from omp.domain.alarms import Severity
 from omp.domain.dedup import AlertState, AlertStatus, RepeatUpdate, TimelineEntry
 from omp.domain.errors import BadRequest, Conflict, NotFound
-from omp.domain.incidents import Incident, IncidentAlarm, IncidentStatus, IncidentTimelineEntry
+from omp.domain.incidents import (
+    Incident,
+    IncidentAlarm,
+    IncidentStatus,
+    IncidentTimelineEntry,
+    alarm_dict,
+)
 from omp.domain.pagination import DEFAULT_LIMIT, Page, decode_token, encode_token
 from omp.domain.queries import TimeRange
 from omp.domain.timeutil import iso, utc
@@ -328,16 +334,6 @@ def _incident_key(incident_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"INCIDENT#{incident_id}"}, "sk": {"S": "I"}}
 
 
-def _member(a: IncidentAlarm) -> dict[str, Any]:
-    return {
-        "alarm_id": a.alarm_id,
-        "severity": a.severity.value,
-        "resource": a.resource,
-        "name": a.name,
-        "resolved": a.resolved,
-    }
-
-
 def _member_from(v: dict[str, Any]) -> IncidentAlarm:
     return IncidentAlarm(
         alarm_id=str(v["alarm_id"]),
@@ -455,7 +451,7 @@ def _member_key(incident_id: str, alarm_id: str) -> dict[str, Any]:
 
 
 def _member_item(incident_id: str, a: IncidentAlarm) -> dict[str, Any]:
-    values = {k: v for k, v in _member(a).items() if v is not None}
+    values = {k: v for k, v in alarm_dict(a).items() if v is not None}
     return {"pk": f"INCIDENT#{incident_id}", "sk": f"{MEMBER}{a.alarm_id}"} | values
 
 
@@ -721,7 +717,7 @@ def _group_item(group: Group, closed_ttl: timedelta) -> dict[str, Any]:
             {
                 "alarm_id": p.alarm_id,
                 "at": ts(p.at),
-                "alarm": {k: v for k, v in _member(p.alarm).items() if v is not None},
+                "alarm": {k: v for k, v in alarm_dict(p.alarm).items() if v is not None},
             }
             for p in group.pending
         ],
