@@ -26,8 +26,10 @@ READER_TOKEN = "reader-token"
 
 
 @pytest.fixture(scope="package")
-def platform() -> Iterator[LocalPlatform]:
-    """The fixture catalog running in this process (package scope: its AWS env is restored after)."""
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+    """The fixture catalog running in this process (package scope: its AWS env is restored after).
+    Its data directory is new for every run: the runtime saves DynamoDB items there on stop and
+    loads them on start, so a fixed directory carried one run's records into the next."""
     p = LocalPlatform(
         fixture_catalog,
         functions_dir=FIXTURE_FUNCTIONS,
@@ -35,7 +37,7 @@ def platform() -> Iterator[LocalPlatform]:
         seed_api_key=recording.seed_api_key,
         schedules=False,
         visibility_timeout_s=1,
-        data_dir=Path(os.environ.get("TMPDIR", "/tmp")) / "omp-e2e-fixture",
+        data_dir=tmp_path_factory.mktemp("omp-e2e-fixture"),
     )
     p.start()
     p.seed_api_key(READER_TOKEN, "reader", ["reader"])
