@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from omp.adapters.aws import client, translate
-from omp.domain.errors import Conflict
+from omp.domain.errors import Conflict, TransientError
 from omp.domain.pagination import Page, decode_token, encode_token
 from omp.domain.queries import TimeRange
 from omp.domain.timeutil import iso
@@ -46,6 +48,41 @@ def call(operation: str, **kwargs: Any) -> Any:
         raise translate(exc) from exc
     except BotoCoreError as exc:
         raise translate(exc) from exc
+
+
+BATCH_GET_MAX = 100  # keys per BatchGetItem call (DynamoDB's limit)
+BATCH_GET_ATTEMPTS = 8
+
+
+def batch_get(
+    table: str,
+    keys: Sequence[dict[str, Any]],
+    *,
+    consistent: bool = False,
+    projection: str | None = None,
+) -> list[dict[str, Any]]:
+    """The items of `keys` (DynamoDB-typed keys) that exist, as plain values (`from_item`), in
+    no particular order: one BatchGetItem per 100 keys. Keys DynamoDB leaves unprocessed
+    (throttling) are asked again with exponential backoff; after 8 tries, TransientError (503,
+    the caller's retry repeats a read only)."""
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET_MAX):
+        spec: dict[str, Any] = {"Keys": list(keys[start : start + BATCH_GET_MAX])}
+        if consistent:
+            spec["ConsistentRead"] = True
+        if projection:
+            spec["ProjectionExpression"] = projection
+        request: dict[str, Any] = {table: spec}
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            answer = call("batch_get_item", RequestItems=request)
+            out += [from_item(i) for i in answer.get("Responses", {}).get(table, [])]
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            raise TransientError("DynamoDB left keys unprocessed; retry", code="THROTTLED")
+    return out
 
 
 def day_partitions(prefix: str, window: TimeRange) -> list[str]:

@@ -27,6 +27,7 @@ from typing import Any
 
 from omp.adapters.dynamo import (
     ConditionFailed,
+    batch_get,
     call,
     day_partitions,
     from_item,
@@ -571,21 +572,9 @@ class DynamoIncidentRepository:
         return _member_from(from_item(item)) if item else None
 
     def alarms_of(self, incident_id: str, alarm_ids: Sequence[str]) -> dict[str, IncidentAlarm]:
-        found: dict[str, IncidentAlarm] = {}
-        for chunk in _chunks(list(dict.fromkeys(alarm_ids)), 100):
-            request: dict[str, Any] = {
-                self.table: {
-                    "Keys": [_member_key(incident_id, a) for a in chunk],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                answer = call("batch_get_item", RequestItems=request)
-                for i in answer["Responses"].get(self.table, []):
-                    member = _member_from(from_item(i))
-                    found[member.alarm_id] = member
-                request = answer.get("UnprocessedKeys") or {}
-        return found
+        keys = [_member_key(incident_id, a) for a in dict.fromkeys(alarm_ids)]
+        members = (_member_from(i) for i in batch_get(self.table, keys, consistent=True))
+        return {m.alarm_id: m for m in members}
 
     def alarms(
         self, incident_id: str, limit: int = DEFAULT_LIMIT, next_token: str | None = None
@@ -792,16 +781,8 @@ class DynamoCorrelationGroupStore:
         return [g for g in groups if not g.closed and resource in g.resources]
 
     def _batch_get(self, keys: Sequence[str]) -> list[Group]:
-        out: list[Group] = []
-        for chunk in _chunks(keys, 100):
-            request: dict[str, Any] = {
-                self.table: {"Keys": [{"pk": {"S": _group_pk(k)}, "sk": {"S": "G"}} for k in chunk]}
-            }
-            while request:
-                answer = call("batch_get_item", RequestItems=request)
-                out.extend(_group(from_item(i)) for i in answer["Responses"].get(self.table, []))
-                request = answer.get("UnprocessedKeys") or {}
-        return sorted(out, key=lambda g: g.key)
+        items = batch_get(self.table, [{"pk": {"S": _group_pk(k)}, "sk": {"S": "G"}} for k in keys])
+        return sorted((_group(i) for i in items), key=lambda g: g.key)
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         for chunk in _chunks(requests, _BATCH_MAX):

@@ -13,7 +13,6 @@ Items (keys `pk`/`sk`; see docs/baselines-and-anomalies.md, "In the platform")
 from __future__ import annotations
 
 import json
-import time
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,10 +20,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from omp.adapters.dynamo import ConditionFailed, call, from_item, to_item
+from omp.adapters.dynamo import ConditionFailed, batch_get, call, from_item, to_item
 from omp.adapters.dynamo_documents import VersionedDocument
 from omp.domain.anomaly import DetectorState, StoredBaseline
-from omp.domain.errors import Conflict, TransientError
+from omp.domain.errors import Conflict
 
 CONFIG_KEY = {"pk": "DETECTORS", "sk": "CONFIG"}
 CURSOR_KEY = {"pk": "REFIT", "sk": "CURSOR"}
@@ -119,31 +118,12 @@ class DynamoBaselineStore:
     def get_fit_info(self, series_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
         """{series id: (fitted_at, n_points)} of the series with a baseline (one BatchGetItem
         per 100 series, the small attributes only)."""
-        ids = list(dict.fromkeys(series_ids))
-        found: dict[str, tuple[int, int]] = {}
-        for i in range(0, len(ids), 100):
-            keys = [to_item({"pk": _pk(sid), "sk": "BASELINE"}) for sid in ids[i : i + 100]]
-            request: dict[str, Any] = {
-                self.table: {
-                    "Keys": keys,
-                    "ProjectionExpression": "pk, fitted_at, n_points",
-                }
-            }
-            for attempt in range(8):
-                answer = call("batch_get_item", RequestItems=request)
-                for item in answer.get("Responses", {}).get(self.table, []):
-                    values = from_item(item)
-                    found[values["pk"][2:]] = (
-                        int(values.get("fitted_at", 0)),
-                        int(values.get("n_points", 0)),
-                    )
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-            else:
-                raise TransientError("DynamoDB left keys unprocessed; retry", code="THROTTLED")
-        return found
+        keys = [to_item({"pk": _pk(sid), "sk": "BASELINE"}) for sid in dict.fromkeys(series_ids)]
+        items = batch_get(self.table, keys, projection="pk, fitted_at, n_points")
+        return {
+            values["pk"][2:]: (int(values.get("fitted_at", 0)), int(values.get("n_points", 0)))
+            for values in items
+        }
 
     def get_models(
         self, series_ids: Sequence[str]
@@ -153,29 +133,14 @@ class DynamoBaselineStore:
         found: dict[str, tuple[StoredBaseline | None, DetectorState | None]] = {
             sid: (None, None) for sid in ids
         }
-        for i in range(0, len(ids), 50):
-            keys = [
-                to_item({"pk": _pk(sid), "sk": sk})
-                for sid in ids[i : i + 50]
-                for sk in ("BASELINE", "STATE")
-            ]
-            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-            for attempt in range(8):
-                answer = call("batch_get_item", RequestItems=request)
-                for item in answer.get("Responses", {}).get(self.table, []):
-                    values = from_item(item)
-                    sid = values["pk"][2:]
-                    b, s = found[sid]
-                    if values["sk"] == "BASELINE":
-                        found[sid] = (_baseline_of(values), s)
-                    else:
-                        found[sid] = (b, _state_of(values))
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
+        keys = [to_item({"pk": _pk(sid), "sk": sk}) for sid in ids for sk in ("BASELINE", "STATE")]
+        for values in batch_get(self.table, keys, consistent=True):
+            sid = values["pk"][2:]
+            b, s = found[sid]
+            if values["sk"] == "BASELINE":
+                found[sid] = (_baseline_of(values), s)
             else:
-                raise TransientError("DynamoDB left keys unprocessed; retry", code="THROTTLED")
+                found[sid] = (b, _state_of(values))
         return found
 
     # ---- detector state ----------------------------------------------------------------------

@@ -24,7 +24,7 @@ import json
 from typing import Any
 
 from omp.adapters.aws import client, translate
-from omp.adapters.dynamo import call, from_item, to_item
+from omp.adapters.dynamo import batch_get, call, from_item, to_item
 from omp.domain.cmdb.cis import Ci
 from omp.domain.cmdb.history import HistoryRecord
 from omp.domain.cmdb.types import CiType, ResolvedType, index_value
@@ -166,18 +166,9 @@ class DynamoCiRepository:
         return Ci.model_validate_json(values["body"]), str(values.get("head_hash", ""))
 
     def get_many(self, ci_ids: list[str]) -> dict[str, Ci]:
-        out: dict[str, Ci] = {}
-        unique = list(dict.fromkeys(ci_ids))
-        for start in range(0, len(unique), 100):
-            keys = [_ci_key(i) for i in unique[start : start + 100]]
-            request: dict[str, Any] = {self.table: {"Keys": keys}}
-            while request:
-                got = call("batch_get_item", RequestItems=request)
-                for item in got.get("Responses", {}).get(self.table, []):
-                    ci = Ci.model_validate_json(from_item(item)["body"])
-                    out[ci.id] = ci
-                request = got.get("UnprocessedKeys") or {}
-        return out
+        keys = [_ci_key(i) for i in dict.fromkeys(ci_ids)]
+        cis = (Ci.model_validate_json(item["body"]) for item in batch_get(self.table, keys))
+        return {ci.id: ci for ci in cis}
 
     def find_by_key(self, type_name: str, natural_key: str) -> Ci | None:
         item = call(
@@ -200,24 +191,12 @@ class DynamoCiRepository:
             for type_name, key in dict.fromkeys(keys)
         }
         holders: dict[str, tuple[str, str]] = {}
-        for item in self._batch_get([{"pk": pk, "sk": "K"} for pk in claims]):
+        for item in batch_get(self.table, [to_item({"pk": pk, "sk": "K"}) for pk in claims]):
             holders[str(item["ci_id"])] = claims[str(item["pk"])]
         out: dict[tuple[str, str], tuple[Ci, str]] = {}
-        for item in self._batch_get([{"pk": f"CI#{i}", "sk": "CI"} for i in holders]):
+        for item in batch_get(self.table, [_ci_key(i) for i in holders]):
             ci = Ci.model_validate_json(item["body"])
             out[holders[ci.id]] = (ci, str(item.get("head_hash", "")))
-        return out
-
-    def _batch_get(self, keys: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {
-                self.table: {"Keys": [to_item(k) for k in keys[start : start + 100]]}
-            }
-            while request:
-                got = call("batch_get_item", RequestItems=request)
-                out += [from_item(i) for i in got.get("Responses", {}).get(self.table, [])]
-                request = got.get("UnprocessedKeys") or {}
         return out
 
     def holder(self, type_name: str, attribute: str, value: Any) -> str | None:

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from omp.adapters.dynamo import ConditionFailed, call, from_item, to_item
+from omp.adapters.dynamo import ConditionFailed, batch_get, call, from_item, to_item
 from omp.domain import metrics as m
 from omp.domain.errors import NotFound, TransientError
 from omp.domain.metric_sources import MetricSource
@@ -153,25 +152,11 @@ class DynamoMetricStore:
     # ---- the series registry ----------------------------------------------------------------
 
     def get_series(self, series_ids: Sequence[str]) -> dict[str, m.SeriesRecord]:
-        found: dict[str, m.SeriesRecord] = {}
-        ids = list(dict.fromkeys(series_ids))
-        for i in range(0, len(ids), 100):
-            keys: list[dict[str, Any]] = [
-                {"pk": {"S": f"S#{sid}"}, "sk": {"S": "SERIES"}} for sid in ids[i : i + 100]
-            ]
-            request: dict[str, Any] = {self.table: {"Keys": keys}}
-            for attempt in range(8):
-                answer = call("batch_get_item", RequestItems=request)
-                for item in answer.get("Responses", {}).get(self.table, []):
-                    record = _series_of(from_item(item))
-                    found[record.series_id] = record
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-            else:
-                raise TransientError("DynamoDB left keys unprocessed; retry", code="THROTTLED")
-        return found
+        keys = [
+            {"pk": {"S": f"S#{sid}"}, "sk": {"S": "SERIES"}} for sid in dict.fromkeys(series_ids)
+        ]
+        records = (_series_of(item) for item in batch_get(self.table, keys))
+        return {r.series_id: r for r in records}
 
     def register(self, records: Sequence[m.SeriesRecord], max_series_per_source: int) -> set[str]:
         """Per source: reserve room for the new series with one conditional counter update,
