@@ -53,6 +53,10 @@ class DetectorState:
     alarm: dict[str, Any] | None = None  # the open anomaly: fingerprint, started_at, detector
     in_band: int = 0  # consecutive points back in band while an alarm is open
     version: int = 0  # 0: not stored yet
+    # Wall clock (epoch s) of the last write that scored points: an open alarm whose series
+    # sends nothing for a while is resolved by `resolve-silent-anomalies` (arrival time, not
+    # the points' own time, so a backfill of old points is not "silent").
+    scored_at: int = 0
 
 
 @dataclass(frozen=True)

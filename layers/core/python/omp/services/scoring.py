@@ -187,6 +187,7 @@ def score(
                 out.skipped += skipped
                 break
             _submit(ports.alerts, payloads, now)
+            new.scored_at = int(now.timestamp())  # the silence sweep's clock (anomaly_sweep)
             try:
                 ports.baselines.put_state(new)
             except Conflict:
