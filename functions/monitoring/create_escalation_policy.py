@@ -1,8 +1,8 @@
 """POST /v1/escalation-policies: levels of receivers, each with a delay before the next."""
 
-from omp.domain import notifications as n
+from omp.domain import notify_config as n
 from omp.runtime import container, http
-from omp.services import notifications
+from omp.services import notify_config
 
 route = http.Route(
     "POST",
@@ -17,7 +17,7 @@ route = http.Route(
 
 
 def create_escalation_policy(request: http.Request) -> n.EscalationPolicyResponse:
-    policy = notifications.create_policy(
+    policy = notify_config.create_policy(
         request.body_as(n.CreateEscalationPolicy),
         actor=request.actor,
         escalations=container.escalations(),

@@ -1,9 +1,9 @@
 """DELETE /v1/escalation-policies/{policy_id}: answers the deleted policy; 409 while a route
 names it. Running escalations by it stop at their next step."""
 
-from omp.domain import notifications as n
+from omp.domain import notify_config as n
 from omp.runtime import container, http
-from omp.services import notifications
+from omp.services import notify_config
 
 route = http.Route(
     "DELETE",
@@ -15,7 +15,7 @@ route = http.Route(
 
 
 def delete_escalation_policy(request: http.Request) -> n.EscalationPolicyResponse:
-    policy = notifications.delete_policy(
+    policy = notify_config.delete_policy(
         request.path["policy_id"], container.escalations(), container.notification_configs()
     )
     return n.EscalationPolicyResponse(escalation_policy=n.policy_view(policy))

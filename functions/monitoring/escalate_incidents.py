@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from omp.runtime import container, deadline
-from omp.services import notifications
+from omp.services import notifications, notify_config
 
 logger = logging.getLogger("omp.escalate_incidents")
 
@@ -20,7 +20,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ports = container.notify_ports()
     summary = notifications.escalate_due(
         ports,
-        notifications.load_config(ports.configs),
+        notify_config.load_config(ports.configs),
         time_left=deadline.time_left(context, RESERVE_MS),
     )
     logger.info("escalation: %s", asdict(summary))

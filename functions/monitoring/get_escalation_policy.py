@@ -1,8 +1,8 @@
 """GET /v1/escalation-policies/{policy_id}."""
 
-from omp.domain import notifications as n
+from omp.domain import notify_config as n
 from omp.runtime import container, http
-from omp.services import notifications
+from omp.services import notify_config
 
 route = http.Route(
     "GET",
@@ -14,7 +14,7 @@ route = http.Route(
 
 
 def get_escalation_policy(request: http.Request) -> n.EscalationPolicyResponse:
-    policy = notifications.get_policy(request.path["policy_id"], container.escalations())
+    policy = notify_config.get_policy(request.path["policy_id"], container.escalations())
     return n.EscalationPolicyResponse(escalation_policy=n.policy_view(policy))
 
 

@@ -1,8 +1,8 @@
 """GET /v1/notification-config: the routing configuration (secret references, never values)."""
 
-from omp.domain import notifications as n
+from omp.domain import notify_config as n
 from omp.runtime import container, http
-from omp.services import notifications
+from omp.services import notify_config
 
 route = http.Route(
     "GET",
@@ -14,7 +14,7 @@ route = http.Route(
 
 
 def get_notification_config(request: http.Request) -> dict[str, object]:
-    return {"notification_config": notifications.get_config(container.notification_configs())}
+    return {"notification_config": notify_config.get_config(container.notification_configs())}
 
 
 lambda_handler = http.handler(route, get_notification_config)

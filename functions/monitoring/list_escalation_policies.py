@@ -2,7 +2,7 @@
 
 from pydantic import ConfigDict, Field
 
-from omp.domain import notifications as n
+from omp.domain import notify_config as n
 from omp.domain.model import Model
 from omp.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from omp.runtime import container, http

@@ -5,10 +5,10 @@ from typing import Literal
 from pydantic import Field
 
 from omp.api.params import ListParams
-from omp.domain import notifications as n
+from omp.domain import notify_config as n
 from omp.domain.queries import TimeRange
 from omp.runtime import container, http
-from omp.services import notifications
+from omp.services import notify_config
 
 
 class NotificationListParams(ListParams):
@@ -31,7 +31,7 @@ route = http.Route(
 def list_notifications(request: http.Request) -> n.NotificationListResponse:
     params = request.query_as(NotificationListParams)
     window = TimeRange.build(params.start, params.end, container.clock().now())
-    page = notifications.list_notifications(
+    page = notify_config.list_notifications(
         n.NotificationQuery(
             start=window.start,
             end=window.end,

@@ -1,9 +1,9 @@
 """PUT /v1/notification-config: replace the whole routing configuration (tree, receivers, time
 intervals); `version` is the one read (0 to create), another is a 409."""
 
-from omp.domain import notifications as n
+from omp.domain import notify_config as n
 from omp.runtime import container, env, http
-from omp.services import notifications
+from omp.services import notify_config
 
 route = http.Route(
     "PUT",
@@ -17,7 +17,7 @@ route = http.Route(
 
 def put_notification_config(request: http.Request) -> dict[str, object]:
     stage = env.require("OMP_STAGE")
-    config = notifications.put_config(
+    config = notify_config.put_config(
         request.body_as(n.PutNotificationConfig),
         actor=request.actor,
         configs=container.notification_configs(),

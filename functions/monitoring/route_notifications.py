@@ -7,14 +7,14 @@ import logging
 from typing import Any
 
 from omp.runtime import batch, container
-from omp.services import notifications
+from omp.services import notifications, notify_config
 
 logger = logging.getLogger("omp.route_notifications")
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ports = container.notify_ports()
-    config = notifications.load_config(ports.configs)  # once per batch
+    config = notify_config.load_config(ports.configs)  # once per batch
 
     def handle(record: dict[str, Any]) -> None:
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from infra import wiring
-from omp.domain import notifications
+from omp.domain import notify_config
 from tests.infra.checks import lambda_by_name, role_statements
 from tests.infra.synth import Synth
 
@@ -17,8 +17,8 @@ def test_environment_names_the_prefixes_the_domain_checks():
     for name in DELIVERING:
         fn = wiring.function(name)
         env = wiring.environment(fn, lambda kind, res: f"<{kind}:{res}>", "prod")
-        assert env["OMP_SECRET_PREFIX"] == notifications.secret_prefix("prod") == "omp/prod/notify/"
-        assert env["OMP_EXTERNAL_TOPIC_PREFIX"] == notifications.topic_prefix("prod")
+        assert env["OMP_SECRET_PREFIX"] == notify_config.secret_prefix("prod") == "omp/prod/notify/"
+        assert env["OMP_EXTERNAL_TOPIC_PREFIX"] == notify_config.topic_prefix("prod")
     plain = wiring.environment(wiring.function("route-notifications"), lambda k, r: r, "prod")
     assert "OMP_SECRET_PREFIX" not in plain and "OMP_EXTERNAL_TOPIC_PREFIX" not in plain
 

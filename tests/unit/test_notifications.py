@@ -6,23 +6,25 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from omp.domain import notifications as n
+from omp.domain import notify_config as nc
 from omp.domain.errors import ValidationFailed
 from omp.domain.notifications import (
     AlertStatus,
     DeliveryError,
     Escalation,
-    EscalationPolicy,
     Notification,
     NotifyAlert,
     RetryPolicy,
 )
-from omp.domain.routing import (
+from omp.domain.notify_config import EscalationPolicy
+from omp.domain.routing_config import (
     MsTeamsIntegration,
     RoutingConfig,
     SlackIntegration,
     SnsIntegration,
 )
 from omp.services import notifications as svc
+from omp.services import notify_config as svc_config
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -257,11 +259,11 @@ def test_acknowledged_resolved_or_missing_incidents_stop_escalating(status):
 
 def test_escalation_level_validation():
     with pytest.raises(ValueError):
-        n.EscalationLevel.model_validate({"receivers": ["a", "a"], "delay": "5m"})
+        nc.EscalationLevel.model_validate({"receivers": ["a", "a"], "delay": "5m"})
     with pytest.raises(ValueError):
-        n.EscalationLevel.model_validate({"receivers": ["a"], "delay": "0"})
+        nc.EscalationLevel.model_validate({"receivers": ["a"], "delay": "0"})
     with pytest.raises(ValueError):
-        n.CreateEscalationPolicy.model_validate({"name": "x", "levels": []})
+        nc.CreateEscalationPolicy.model_validate({"name": "x", "levels": []})
 
 
 # ---- configuration --------------------------------------------------------------------------
@@ -304,10 +306,10 @@ def config(**receiver):
 def test_references_must_use_the_notify_prefixes(integration, ok):
     cfg = config(**integration)
     if ok:
-        n.check_references(cfg, secret_prefix="omp/t/notify/", topic_prefix="omp-t-notify-")
+        nc.check_references(cfg, secret_prefix="omp/t/notify/", topic_prefix="omp-t-notify-")
         return
     with pytest.raises(ValidationFailed) as failed:
-        n.check_references(cfg, secret_prefix="omp/t/notify/", topic_prefix="omp-t-notify-")
+        nc.check_references(cfg, secret_prefix="omp/t/notify/", topic_prefix="omp-t-notify-")
     assert failed.value.code == "NOTIFY_REFERENCE_NOT_ALLOWED"
 
 
@@ -323,8 +325,8 @@ def test_a_webhook_needs_exactly_one_url():
     [(30, "30s"), (300, "5m"), (14400, "4h"), (5400, "1h30m"), (0.5, "500ms"), (90000, "1d1h")],
 )
 def test_durations_round_trip_as_alertmanager_strings(seconds, text):
-    assert svc.format_duration(timedelta(seconds=seconds)) == text
-    from omp.domain.routing import parse_duration
+    assert svc_config.format_duration(timedelta(seconds=seconds)) == text
+    from omp.domain.routing_config import parse_duration
 
     assert parse_duration(text) == timedelta(seconds=seconds)
 
@@ -349,7 +351,7 @@ def test_the_stored_document_reads_back_as_the_same_config():
             ],
         }
     )
-    doc = svc.config_document(cfg)
+    doc = svc_config.config_document(cfg)
     assert doc["route"]["group_wait"] == "10s"
     assert doc["route"]["routes"][0]["continue"] is True
     assert RoutingConfig.model_validate(doc) == cfg
@@ -384,9 +386,9 @@ def test_the_flush_leaves_groups_for_the_next_tick_when_time_runs_out():
     "value", ["99999999999999d", "1" * 400 + "s", 1e300, float("nan"), float("inf"), "3651d"]
 )
 def test_absurd_durations_are_refused_not_overflowed(value):
-    from omp.domain.routing import RouteConfig
+    from omp.domain.routing_config import RouteConfig
 
     with pytest.raises(ValueError):
         RouteConfig(group_wait=value)
     with pytest.raises(ValueError):
-        n.EscalationLevel(receivers=["a"], delay=value)
+        nc.EscalationLevel(receivers=["a"], delay=value)

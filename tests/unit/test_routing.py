@@ -9,15 +9,12 @@ from omp.domain.routing import (
     GroupScheduler,
     GroupTiming,
     NotifyReason,
-    Receiver,
-    RouteConfig,
-    RoutingConfig,
     RoutingTree,
     group_key,
     group_labels,
-    parse_duration,
     route_muted,
 )
+from omp.domain.routing_config import Receiver, RouteConfig, RoutingConfig, parse_duration
 from omp.domain.silences import RecurringSchedule
 
 S = timedelta(seconds=1)

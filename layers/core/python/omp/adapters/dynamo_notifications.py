@@ -21,22 +21,21 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omp.adapters.dynamo import ConditionFailed, call, from_item, list_newest_first, to_item
 from omp.adapters.dynamo_alerting import ts
 from omp.adapters.dynamo_documents import VersionedDocument
 from omp.domain.errors import BadRequest, Conflict, NotFound
-from omp.domain.notifications import (
-    Escalation,
-    EscalationPolicy,
-    NotificationQuery,
-    NotificationRecordView,
-    NotifyAlert,
-)
+from omp.domain.notify_config import EscalationPolicy, NotificationQuery, NotificationRecordView
 from omp.domain.pagination import Page, decode_token, encode_token
 from omp.domain.queries import TimeRange
-from omp.domain.routing import NotificationRecord
+
+# The engine's types (groups, running escalations) are imported where they are built: the
+# configuration, policy and log functions use this module without the engine.
+if TYPE_CHECKING:
+    from omp.domain.notifications import Escalation, NotifyAlert
+    from omp.domain.routing import NotificationRecord
 
 CONFIG_PK = "NOTIFY_CONFIG"
 DUE = "NGROUP_DUE"
@@ -90,6 +89,8 @@ def _logs_json(logs: dict[str, NotificationRecord]) -> str:
 
 
 def _logs(raw: str) -> dict[str, NotificationRecord]:
+    from omp.domain.routing import NotificationRecord
+
     return {
         key: NotificationRecord(
             at=_dt(r["at"]), firing=frozenset(r["firing"]), resolved=frozenset(r["resolved"])
@@ -257,6 +258,8 @@ class DynamoNotificationGroupStore:
         header = next((i for i in items if i["sk"] == "G"), None)
         if header is None:
             return None
+        from omp.domain.notifications import NotifyAlert
+
         alerts = tuple(
             NotifyAlert.from_dict(json.loads(i["alert"]))
             for i in items
@@ -522,6 +525,8 @@ class DynamoEscalationStore:
         if not item:
             return None
         v = from_item(item)
+        from omp.domain.notifications import Escalation
+
         return Escalation(
             incident_id=v["incident_id"],
             policy_id=v["policy_id"],

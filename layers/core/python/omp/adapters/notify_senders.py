@@ -17,7 +17,7 @@ from typing import Any
 from omp.adapters.aws import client
 from omp.domain import notifications as n
 from omp.domain.notifications import DeliveryError, Notification
-from omp.domain.routing import (
+from omp.domain.routing_config import (
     MsTeamsIntegration,
     SecretRef,
     SlackIntegration,
