@@ -54,9 +54,9 @@ def test_direction_up_ignores_a_dip_and_down_ignores_a_jump():
     y[1000] -= 25
     y[1300] += 25
     # A short cooldown: this checks the direction, not one alarm per anomaly.
-    up = scores(y, DetectorSettings(direction=Direction.UP, cooldown=20))
-    down = scores(y, DetectorSettings(direction=Direction.DOWN, cooldown=20))
-    both = scores(y, DetectorSettings(direction=Direction.BOTH, cooldown=20))
+    up = scores(y, DetectorSettings(direction=Direction.UP, cooldown_s=20 * STEP))
+    down = scores(y, DetectorSettings(direction=Direction.DOWN, cooldown_s=20 * STEP))
+    both = scores(y, DetectorSettings(direction=Direction.BOTH, cooldown_s=20 * STEP))
     level = DetectorSettings().alarm_threshold
     assert up[1300] >= level and up[1000] < 0.3
     assert down[1000] >= level and down[1300] < 0.3
@@ -101,7 +101,7 @@ def test_settings_are_validated():
     assert DetectorSettings(sensitivity=0.5).alarm_threshold == pytest.approx(0.7)
     assert DetectorSettings(sensitivity=1.0).alarm_threshold == pytest.approx(0.4)
     with pytest.raises(ValueError):
-        DetectorSettings(cooldown=-1)
+        DetectorSettings(cooldown_s=-1)
 
 
 def test_state_round_trips_through_json():
@@ -125,3 +125,36 @@ def test_point_score_carries_the_band():
     p = det.score(ep[2 * DAY], y[2 * DAY])
     assert p.lower < p.expected < p.upper
     assert math.isclose(p.expected, baselines.forecast(b, 1)[0, 0])
+
+
+def test_cooldown_counts_series_time():
+    _, y = series()
+    y[1100] += 30
+    y[1100 + 72] += 30  # 6 hours later: the same anomaly, held
+    y[1100 + 72 + 160] += 30  # over 12 hours after the first alarm: a new one
+    st = DetectorSettings()
+    s = scores(y, st)
+    assert s[1100] >= st.alarm_threshold
+    assert s[1172] < st.alarm_threshold
+    assert s[1332] >= st.alarm_threshold
+
+
+def test_errors_are_ranked_by_size_not_by_deviations():
+    # Quiet half-days (noise 0.2) with frequent bursts of +4 (20 deviations each) and noisy
+    # half-days (noise 5): a +30 burst in a noisy hour is only 6 deviations, yet it is the
+    # largest error the series has seen, so it alarms; another +4 burst does not.
+    rng = np.random.default_rng(3)
+    n = 5 * DAY
+    t = np.arange(n)
+    noisy = (t % DAY) >= DAY // 2
+    y = 100 + np.where(noisy, rng.normal(0, 5, n), rng.normal(0, 0.2, n))
+    quiet_bursts = [i for i in range(2 * DAY, n) if not noisy[i] and i % 37 == 0]
+    y[quiet_bursts] += 4
+    big = 4 * DAY + DAY // 2 + 50  # a noisy hour on day 5
+    assert noisy[big]
+    y[big] += 30
+    st = DetectorSettings(cooldown_s=0)  # the ranking, not one alarm per anomaly
+    s = scores(y, st)
+    assert s[big] >= st.alarm_threshold
+    late_quiet = [i for i in quiet_bursts if i > 4 * DAY]
+    assert max(s[i] for i in late_quiet) < st.alarm_threshold
