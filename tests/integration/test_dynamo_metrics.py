@@ -37,6 +37,7 @@ def test_writes_keep_the_first_value_and_round_trip_number_formats(store):
     ts, vs = store.read(points[0].series_id, T0, T0 + 600)
     assert ts.tolist() == [T0 + i for i in range(len(values))] + [T0 + 100]
     assert vs.tolist() == [*values, 8.0]
+    assert store.read_points(points[0].series_id, T0, T0 + 600) == (ts.tolist(), vs.tolist())
 
 
 def test_a_batch_spanning_buckets_and_over_100_points_per_bucket(store):
@@ -48,6 +49,10 @@ def test_a_batch_spanning_buckets_and_over_100_points_per_bucket(store):
     assert ts.tolist() == list(range(T0, T0 + 11))
     ts, vs = store.read_last(points[0].series_id, 5, T0 + 2)
     assert ts.tolist() == list(range(T0 - 2, T0 + 3))
+    for lo, hi in ((T0 - 300, T0 + 399), (T0, T0 + 10), (T0 - 1000, T0 - 301), (T0 + 5, T0 + 5)):
+        ts, vs = store.read(points[0].series_id, lo, hi)
+        # the query route's plain-Python read answers the same points
+        assert store.read_points(points[0].series_id, lo, hi) == (ts.tolist(), vs.tolist())
 
 
 def record(sid_host: str, source: str = "src", now: int = T0) -> m.SeriesRecord:

@@ -137,6 +137,37 @@ def test_query_route_offers_exactly_the_downsampling_stats():
     assert set(get_args(QueryParams.model_fields["stat"].annotation)) == set(STATS)
 
 
+def _numpy_downsample(timestamps, values, *, start, step, stat):
+    """The vectorised numpy version the plain-Python one replaced (numpy stays off the query
+    route for its cold start): kept here as the reference its answers must equal bit for bit."""
+    if timestamps.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    windows = (timestamps - start) // step
+    change = np.flatnonzero(np.diff(windows)) + 1
+    starts = np.concatenate(([0], change))
+    counts = np.diff(np.concatenate((starts, [windows.size])))
+    keys = windows[starts]
+    if stat == "sum":
+        out = np.add.reduceat(values, starts)
+    elif stat == "avg":
+        out = np.add.reduceat(values, starts) / counts
+    elif stat == "min":
+        out = np.minimum.reduceat(values, starts)
+    elif stat == "max":
+        out = np.maximum.reduceat(values, starts)
+    elif stat == "count":
+        out = counts.astype(np.float64)
+    else:
+        order = np.lexsort((values, windows))
+        ordered = values[order]
+        rank = 0.95 * (counts - 1)
+        low = np.floor(rank).astype(np.int64)
+        high = np.minimum(low + 1, counts - 1)
+        frac = rank - low
+        out = ordered[starts + low] * (1 - frac) + ordered[starts + high] * frac
+    return (start + keys * step).astype(np.int64), np.asarray(out, dtype=np.float64)
+
+
 def test_downsample_every_stat_against_a_plain_loop():
     rng = np.random.default_rng(7)
     ts = np.sort(rng.choice(np.arange(0, 3600), size=500, replace=False)).astype(np.int64)
@@ -149,21 +180,87 @@ def test_downsample_every_stat_against_a_plain_loop():
         ("count", len),
         ("p95", lambda x: np.percentile(x, 95)),
     ):
-        starts, out = downsample(ts, vs, start=0, step=300, stat=stat)
-        assert starts.tolist() == list(range(0, 3600, 300))
+        starts, out = downsample(ts.tolist(), vs.tolist(), start=0, step=300, stat=stat)
+        assert starts == list(range(0, 3600, 300))
         for s, value in zip(starts, out, strict=True):
             window = vs[(ts >= s) & (ts < s + 300)]
             assert value == pytest.approx(float(fn(window))), stat
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_downsample_equals_the_numpy_version_bit_for_bit(seed):
+    """Sums in numpy's pairwise order, the same p95 interpolation, ties of min/max as numpy:
+    every stat, windows of 1 to ~50,000 points (past numpy's 128-value blocks), any step."""
+    rng = np.random.default_rng(seed)
+    sizes = [0, 1, 2, 7, 8, 9, 127, 128, 129, 1000, 50_000]
+    for n in sizes + [int(x) for x in rng.integers(1, 5000, size=20)]:
+        ts = np.sort(rng.choice(np.arange(0, 10**6), size=n, replace=False)).astype(np.int64)
+        vs = rng.normal(size=n) * 10.0 ** int(rng.integers(-3, 8))
+        if n > 20:  # repeated values and signed zeros
+            vs[rng.integers(0, n, size=n // 10)] = 0.0
+            vs[rng.integers(0, n, size=n // 10)] = -0.0
+            vs[rng.integers(0, n, size=n // 10)] = 1.5
+        step = int(rng.choice([1, 10, 60, 300, 3600, 86_400, 10**6]))
+        start = int(rng.integers(0, 1000))
+        start -= start % step
+        for stat in ("avg", "min", "max", "sum", "count", "p95"):
+            want_starts, want = _numpy_downsample(ts, vs, start=start, step=step, stat=stat)
+            starts, out = downsample(ts.tolist(), vs.tolist(), start=start, step=step, stat=stat)
+            assert starts == want_starts.tolist(), (n, step, stat)
+            if stat in ("min", "max"):  # the sign of a zero extreme is numpy's SIMD lanes' pick
+                assert out == want.tolist(), (n, step, stat)
+            else:  # float.hex: bit equality (tells -0.0 from 0.0)
+                assert [v.hex() for v in out] == [v.hex() for v in want.tolist()], (n, step, stat)
+
+
 def test_downsample_leaves_out_empty_windows_and_handles_no_data():
-    ts = np.array([0, 1, 700], dtype=np.int64)
-    starts, out = downsample(ts, np.array([1.0, 3.0, 5.0]), start=0, step=60, stat="avg")
-    assert starts.tolist() == [0, 660] and out.tolist() == [2.0, 5.0]
-    starts, out = downsample(np.empty(0, np.int64), np.empty(0), start=0, step=60, stat="p95")
-    assert starts.size == 0 and out.size == 0
+    starts, out = downsample([0, 1, 700], [1.0, 3.0, 5.0], start=0, step=60, stat="avg")
+    assert starts == [0, 660] and out == [2.0, 5.0]
+    assert downsample([], [], start=0, step=60, stat="p95") == ([], [])
     with pytest.raises(ValueError):
-        downsample(ts, np.ones(3), start=0, step=60, stat="median")
+        downsample([0, 1, 700], [1.0] * 3, start=0, step=60, stat="median")
+    with pytest.raises(ValueError):
+        downsample([0, 1, 700], [1.0] * 3, start=0, step=0, stat="avg")
+
+
+def test_the_query_route_answers_without_importing_numpy():
+    """query-metrics' import and its first query (the store's read and the downsampling) stay
+    off numpy, whose import alone costs more than the cold-start target allows."""
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    code = (
+        "import importlib.util, sys\n"
+        "from datetime import UTC, datetime\n"
+        "spec = importlib.util.spec_from_file_location('qm', 'functions/monitoring/query_metrics.py')\n"
+        "qm = importlib.util.module_from_spec(spec); spec.loader.exec_module(qm)\n"
+        "from omp.adapters.dynamo_metrics import DynamoMetricStore\n"
+        "from omp.adapters.memory import FixedClock\n"
+        "from omp.domain import metrics as m\n"
+        "from omp.runtime import container\n"
+        "class Store(DynamoMetricStore):  # the real read path over canned bucket items\n"
+        "    def _query_buckets(self, series_id, first, last):\n"
+        "        return [{'sk': {'S': f'{b:010d}'}, **{f'o{o}': {'N': str(o)} for o in range(0, 600, 7)}}\n"
+        "                for b in range(first, last + 1, 600)]\n"
+        "    def get_series(self, ids):\n"
+        "        return {i: m.SeriesRecord(series_id=i, name='cpu', dimensions={}, source='t',\n"
+        "                                  first_seen=0, last_seen=0) for i in ids}\n"
+        "sid = m.series_id('cpu', {})\n"
+        "now = FixedClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))\n"
+        "with container.override(metric_store=Store('t'), clock=now):\n"
+        "    for stat in ('avg', 'min', 'max', 'sum', 'count', 'p95'):\n"
+        "        params = qm.QueryParams.model_validate({'series': sid, 'stat': stat, 'step': '5m'})\n"
+        "        answer = qm.query_metrics(type('R', (), {'query_as': lambda self, _: params})())\n"
+        "        assert len(answer.points) == 13, answer  # 11:00 to 12:00 inclusive\n"
+        "print('numpy' in sys.modules)\n"
+    )
+    env = {"PYTHONPATH": f"{ROOT}:{ROOT}/layers/core/python", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
 
 
 def test_build_query_defaults_and_limits():

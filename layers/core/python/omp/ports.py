@@ -274,6 +274,9 @@ class MetricStore(Protocol):
     def read(self, series_id: str, start: int, end: int) -> tuple[Any, Any]:
         """Points with `start <= timestamp <= end` (epoch seconds): (timestamps, values)."""
 
+    def read_points(self, series_id: str, start: int, end: int) -> tuple[list[int], list[float]]:
+        """As `read`, in plain lists (the query route does without numpy)."""
+
     def read_last(self, series_id: str, n: int, end: int) -> tuple[Any, Any]:
         """The last `n` points at or before `end`, oldest first (fewer if the series is short)."""
 

@@ -194,17 +194,17 @@ def build_query(
 @dataclass(frozen=True)
 class QueryResult:
     series: m.SeriesRecord
-    timestamps: Any  # window starts, int64 epoch seconds
-    values: Any
+    timestamps: list[int]  # window starts, epoch seconds
+    values: list[float]
 
 
 def query(q: MetricQuery, store: MetricStore) -> QueryResult:
     found = store.get_series([q.series_id]).get(q.series_id)
     if found is None:
         raise NotFound(f"series {q.series_id} not found", code="SERIES_NOT_FOUND")
-    from omp.analytics.downsample import downsample  # numpy: the query path only
+    from omp.analytics.downsample import downsample  # plain Python: no numpy on this route
 
-    ts, vs = store.read(q.series_id, q.start, q.end)
+    ts, vs = store.read_points(q.series_id, q.start, q.end)
     # Windows are aligned to multiples of the step (epoch), so answers are stable across calls.
     starts, out = downsample(ts, vs, start=q.start - q.start % q.step, step=q.step, stat=q.stat)
     return QueryResult(found, starts, out)
