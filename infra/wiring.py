@@ -89,7 +89,9 @@ TABLES: tuple[Table, ...] = (
     Table("idempotency", keys=("id",), ttl_attribute="expiration"),
     # Metric points in hour buckets (TTL expires_at), the series registry (gsi1: by name) and
     # CloudWatch metric sources; its own table so metric write bursts never throttle alarms.
-    Table("metrics", indexes=("gsi1",)),
+    # gsi2 (sparse): detector states with an open anomaly alarm, by last scoring time (the
+    # silence sweep, resolve-silent-anomalies).
+    Table("metrics", indexes=("gsi1", "gsi2")),
 )
 
 QUEUES: tuple[Queue, ...] = (
@@ -795,6 +797,18 @@ FUNCTIONS: tuple[Function, ...] = (
         buckets={"ingest": "write"},  # the alert queue offloads large payloads (never here)
         memory_mb=1024,
         timeout_s=60,  # under the metric-points queue's 180 s visibility timeout
+    ),
+    Function(
+        name="resolve-silent-anomalies",
+        service="monitoring",
+        handler="monitoring/resolve_silent_anomalies",
+        trigger=Schedule("rate(5 minutes)"),
+        # reads the open-alarm index (gsi2), the series registry and the detector settings;
+        # clears the alarm in the detector state (conditional on its version)
+        tables={"metrics": "write"},
+        queues=("alert-ingest",),  # the no-data resolve goes through the alert pipeline
+        buckets={"ingest": "write"},  # the alert queue offloads large payloads (never here)
+        timeout_s=60,  # stops with 15 s to spare; the next run takes the rest
     ),
     # ---- cmdb ---------------------------------------------------------------------------------
     Function(

@@ -365,6 +365,19 @@ class BaselineStore(Protocol):
 
     def put_refit_cursor(self, next_token: str | None) -> None: ...
 
+    def open_alarms(
+        self, scored_before: int, *, limit: int = 100, next_token: str | None = None
+    ) -> Page[DetectorState]:
+        """States with an open anomaly alarm last scored before `scored_before`, oldest first
+        (a sparse index: eventually consistent; the states come without `detector`)."""
+
+    def get_alarm_states(self, series_ids: Sequence[str]) -> dict[str, DetectorState]:
+        """Consistent reads of the states (without `detector`) of the series that have one."""
+
+    def clear_alarm(self, series_id: str, expected_version: int) -> int:
+        """Close the open alarm if the state is still at `expected_version`; the new version.
+        `Conflict` if it moved."""
+
 
 class MetricPointsQueue(Protocol):
     """Accepted points on their way to the anomaly scorer (the `metric-points` queue)."""

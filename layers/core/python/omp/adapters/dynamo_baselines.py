@@ -6,6 +6,9 @@ Items (keys `pk`/`sk`; see docs/baselines-and-anomalies.md, "In the platform")
 - a series' detector state: pk `B#<series id>`, sk `STATE`: `detector` (zlib-compressed JSON of
   `SeriesDetector.to_dict()`; its rarity windows are mostly zeros and compress well), the
   bookkeeping of `omp.domain.anomaly.DetectorState`, `version` (conditional writes).
+  While an anomaly alarm is open: gsi2pk `ANOMALY#OPEN`, gsi2sk `<scored_at, 12 digits>`, a
+  sparse index of the open alarms, oldest write first (the silence sweep's query; the keys go
+  with the alarm, so the index only ever holds the open ones).
 - the detector settings: pk `DETECTORS`, sk `CONFIG`: `config` (JSON), `version`.
 - the refit's place in a pass over the series: pk `REFIT`, sk `CURSOR`: `next_token`.
 """
@@ -24,6 +27,7 @@ from omp.adapters.dynamo import ConditionFailed, batch_get, call, from_item, to_
 from omp.adapters.dynamo_documents import VersionedDocument
 from omp.domain.anomaly import DetectorState, StoredBaseline
 from omp.domain.errors import Conflict
+from omp.domain.pagination import Page, decode_token, encode_token
 
 CONFIG_KEY = {"pk": "DETECTORS", "sk": "CONFIG"}
 CURSOR_KEY = {"pk": "REFIT", "sk": "CURSOR"}
@@ -66,7 +70,17 @@ def _state_of(values: dict[str, Any]) -> DetectorState:
         alarm=json.loads(values["alarm"]) if "alarm" in values else None,
         in_band=int(values.get("in_band", 0)),
         version=int(values["version"]),
+        scored_at=int(values.get("scored_at", 0)),
     )
+
+
+OPEN_ALARMS = "ANOMALY#OPEN"  # gsi2pk of a state with an open alarm
+# What the silence sweep reads of a state: everything but the detector itself (up to 23 KB).
+_ALARM_FIELDS = "pk, sk, version, last_ts, scored_at, step_s, alarm, in_band"
+
+
+def _open_key(scored_at: int) -> str:
+    return f"{max(scored_at, 0):012d}"  # zero-padded: string order is time order
 
 
 class DynamoBaselineStore:
@@ -158,11 +172,15 @@ class DynamoBaselineStore:
             "last_ts": state.last_ts,
             "in_band": state.in_band,
             "version": state.version + 1,
+            "scored_at": state.scored_at,
         }
         if state.detector is not None:
             item["detector"] = _pack(state.detector)
         if state.alarm is not None:
             item["alarm"] = json.dumps(state.alarm)
+            # the sparse index of open alarms (a state written without them leaves it)
+            item["gsi2pk"] = OPEN_ALARMS
+            item["gsi2sk"] = _open_key(state.scored_at or state.last_ts or 0)
         kwargs: dict[str, Any]
         if state.version == 0:
             kwargs = {"ConditionExpression": "attribute_not_exists(pk)"}
@@ -179,6 +197,60 @@ class DynamoBaselineStore:
                 f"the detector state of {state.series_id} changed", code="VERSION_CONFLICT"
             ) from failed
         return state.version + 1
+
+    def open_alarms(
+        self, scored_before: int, *, limit: int = 100, next_token: str | None = None
+    ) -> Page[DetectorState]:
+        """States with an open alarm last scored before `scored_before` (epoch s), oldest first,
+        from the sparse index gsi2 (eventually consistent: confirm with `get_alarm_states`).
+        The states come without `detector`: never write them back with `put_state`."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi2",
+            "KeyConditionExpression": "gsi2pk = :p AND gsi2sk < :before",
+            "ExpressionAttributeValues": to_item(
+                {":p": OPEN_ALARMS, ":before": _open_key(scored_before)}
+            ),
+            "ProjectionExpression": _ALARM_FIELDS,
+            "Limit": limit,
+        }
+        if next_token:
+            kwargs["ExclusiveStartKey"] = decode_token(next_token, required_keys=("k",))["k"]
+        page = call("query", **kwargs)
+        start_key = page.get("LastEvaluatedKey")
+        return Page(
+            [_state_of(from_item(i)) for i in page.get("Items", [])],
+            encode_token({"k": start_key}) if start_key else None,
+        )
+
+    def get_alarm_states(self, series_ids: Sequence[str]) -> dict[str, DetectorState]:
+        """The current states (consistent reads, without `detector`) of the series that have
+        one."""
+        keys = [to_item({"pk": _pk(sid), "sk": "STATE"}) for sid in dict.fromkeys(series_ids)]
+        items = batch_get(self.table, keys, consistent=True, projection=_ALARM_FIELDS)
+        return {values["pk"][2:]: _state_of(values) for values in items}
+
+    def clear_alarm(self, series_id: str, expected_version: int) -> int:
+        """Close the state's open alarm (and take it out of the open-alarm index) if the state
+        is still at `expected_version`, keeping everything else; the new version. `Conflict`
+        when it moved (a scorer wrote it meanwhile) or is gone."""
+        try:
+            call(
+                "update_item",
+                TableName=self.table,
+                Key=to_item({"pk": _pk(series_id), "sk": "STATE"}),
+                UpdateExpression="SET #v = :next, in_band = :zero REMOVE alarm, gsi2pk, gsi2sk",
+                ConditionExpression="#v = :v",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues=to_item(
+                    {":v": expected_version, ":next": expected_version + 1, ":zero": 0}
+                ),
+            )
+        except ConditionFailed as failed:
+            raise Conflict(
+                f"the detector state of {series_id} changed", code="VERSION_CONFLICT"
+            ) from failed
+        return expected_version + 1
 
     # ---- settings ------------------------------------------------------------------------------
 

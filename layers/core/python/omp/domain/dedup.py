@@ -402,7 +402,9 @@ def apply(
             at=at,
             now=now,
             policy=policy,
-            reason=f"resolved by {signal.source}",
+            # a source may say why (e.g. the anomaly sweep's `no_data`): the timeline keeps it
+            reason=f"resolved by {signal.source}"
+            + (f": {why}" if (why := signal.annotations.get("resolve_reason")) else ""),
             expected_version=state.version,
         )
 

@@ -1,13 +1,17 @@
 """The platform's own anomaly alarms (`omp.services.scoring`): one payload per firing or
 resolve of an anomaly on a metric series, built by `omp.domain.anomaly.alarm_payload`.
 
-Not a webhook format: only the scorer queues it (it is not in `INGEST_SOURCES`, so
-`POST /v1/ingest/anomaly` does not exist). Fingerprint: `<series id>/<detector>` (the detector
-that raised it: residual, spike, level_shift, trend_change, variance_change). Observed at: the
-anomaly's first point when firing, the first point of the run back in band when resolved. The
-expected band, the observed value and the score travel in the annotations and, prefixed
-`anomaly_`, in the labels (an alarm keeps labels only); the series' name, id, detector and
-dimensions in the labels.
+A resolve with `reason` `no_data` (from `resolve-silent-anomalies`: the series sent nothing for
+its silence) has no band or value; its annotation `resolve_reason` says why, and the alarm's
+timeline note carries it.
+
+Not a webhook format: only the scorer (and the silence sweep) queue it (it is not in
+`INGEST_SOURCES`, so `POST /v1/ingest/anomaly` does not exist). Fingerprint:
+`<series id>/<detector>` (the detector that raised it: residual, spike, level_shift,
+trend_change, variance_change). Observed at: the anomaly's first point when firing, the first
+point of the run back in band when resolved. The expected band, the observed value and the
+score travel in the annotations and, prefixed `anomaly_`, in the labels (an alarm keeps labels
+only); the series' name, id, detector and dimensions in the labels.
 """
 
 from __future__ import annotations
@@ -79,6 +83,12 @@ def normalise(payload: dict[str, Any]) -> list[Signal]:
     }
     if status is SignalStatus.FIRING:
         message = f"{metric}: {value} outside the expected band [{lower}, {upper}] ({detector})"
+    elif payload.get("reason") == "no_data":
+        # resolved by resolve-silent-anomalies: the series stopped sending points
+        last = str(payload.get("last_data_at") or "")
+        silence = _number(payload, "silence_s")
+        message = f"{metric}: no data since {last}: anomaly resolved (no_data)"
+        annotations["resolve_reason"] = f"no_data: no points since {last} (silence {silence} s)"
     else:
         message = f"{metric}: back in the expected band [{lower}, {upper}]"
     return [
