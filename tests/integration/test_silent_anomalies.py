@@ -278,3 +278,24 @@ def test_clear_alarm_is_conditional_on_the_version(firing):
     with pytest.raises(Conflict):
         store.clear_alarm("ser_" + "0" * 24, 1)  # no state at all
     assert store.get_models([SID])[SID][1].alarm is not None
+
+
+def test_the_silence_follows_the_series_rule(firing, clock):
+    rules = [{"name": "http.*", "dimensions": {"service": "checkout"}, "no_data_after_s": 0}]
+    status, body, _ = call_api("put-detector-settings", body={"version": 0, "rules": rules})
+    assert status == 200, body
+    assert body["detector_config"]["rules"][0]["no_data_after_s"] == 0
+    clock.advance(30 * 86_400)
+    assert _sweep()["resolved"] == 0  # never, for this rule
+
+    rules[0]["no_data_after_s"] = 600
+    status, body, _ = call_api("put-detector-settings", body={"version": 1, "rules": rules})
+    assert status == 200, body
+    assert _sweep()["resolved"] == 1
+    [record] = _process_alerts()
+    assert json.loads(record["body"])["payload"]["silence_s"] == 600
+
+    status, body, _ = call_api(
+        "put-detector-settings", body={"version": 2, "rules": [{"name": "x", "no_data_after_s": 5}]}
+    )
+    assert status == 422 and body["error"]["code"] == "VALIDATION_FAILED"

@@ -114,16 +114,18 @@ def _run(store, **kwargs):
 )
 def test_the_silence_is_ten_steps_and_at_least_half_an_hour(step_s, after):
     assert POLICY.after_s(step_s) == after
-    assert not sw.is_silent(_state("s", scored_at=T0 - after + 1, step_s=step_s), T0, POLICY)
-    assert sw.is_silent(_state("s", scored_at=T0 - after, step_s=step_s), T0, POLICY)
+    assert not sw.is_silent(_state("s", scored_at=T0 - after + 1, step_s=step_s), T0, after)
+    assert sw.is_silent(_state("s", scored_at=T0 - after, step_s=step_s), T0, after)
     assert not sw.is_silent(
-        _state("s", scored_at=T0 - after, step_s=step_s, alarm=False), T0, POLICY
+        _state("s", scored_at=T0 - after, step_s=step_s, alarm=False), T0, after
     )
+    assert POLICY.after_s(step_s, 600) == 600 and POLICY.after_s(step_s, 0) is None
+    assert not sw.is_silent(_state("s", scored_at=0, step_s=step_s), T0, None)  # never
 
 
 def test_a_state_without_scored_at_falls_back_to_its_last_point():
     old = replace(_state("s", scored_at=0), last_ts=T0 - 1800)
-    assert sw.last_activity(old) == T0 - 1800 and sw.is_silent(old, T0, POLICY)
+    assert sw.last_activity(old) == T0 - 1800 and sw.is_silent(old, T0, 1800)
 
 
 def test_silent_alarms_are_resolved_with_reason_no_data_and_cleared():
@@ -158,7 +160,7 @@ def test_silent_alarms_are_resolved_with_reason_no_data_and_cleared():
 
 def test_the_payload_normalises_to_a_resolve_whose_timeline_says_why():
     state = _state("ser_a", scored_at=T0 - 4000)
-    payload = sw.no_data_payload(state, None, DetectorConfig(), POLICY, T0)
+    payload = sw.no_data_payload(state, None, DetectorConfig(), 1800, T0)
     assert payload["metric"] == "ser_a"  # an unregistered series: its id stands in
     [signal] = source.normalise(payload)
     assert signal.status is SignalStatus.RESOLVED and signal.fingerprint == "ser_a/spike"
@@ -259,3 +261,37 @@ def test_pages_are_followed_and_a_run_is_bounded(monkeypatch):
     store = Store(states)
     out, payloads, _ = _run(store, time_left=lambda: False)
     assert (out.resolved, out.complete, store.queries, payloads) == (0, False, 0, [])
+
+
+def _config(rules, default=None):
+    return DetectorConfig.model_validate({"rules": rules, "default": default or {}})
+
+
+def test_the_silence_is_set_per_rule():
+    store = Store(
+        [
+            _state("ser_a", scored_at=T0 - 700),  # its rule: 600 s
+            _state("ser_unregistered", scored_at=T0 - 9000),  # the default: never
+        ]
+    )
+    config = _config(
+        [{"name": "http.*", "dimensions": {"service": "checkout"}, "no_data_after_s": 600}],
+        {"no_data_after_s": 0},
+    )
+    assert POLICY.shortest(config) == 600
+    alerts = Alerts()
+    ports = sw.SweepPorts(baselines=store, metrics=Metrics(), alerts=alerts)
+    out = sw.resolve_silent(ports, config, NOW)
+    assert (out.candidates, out.resolved) == (2, 1)
+    [envelope] = alerts.sent
+    assert envelope.payload["fingerprint"] == "ser_a/spike"
+    assert envelope.payload["silence_s"] == 600
+    assert envelope.payload["timestamp"] == a._iso(T0 - 100)
+    assert store.states["ser_unregistered"].alarm is not None
+
+
+@pytest.mark.parametrize("bad", [-1, 1, 59, 30 * 86_400 + 1, "x"])
+def test_a_bad_silence_setting_is_refused(bad):
+    with pytest.raises(ValueError):
+        _config([{"name": "x", "no_data_after_s": bad}])
+    assert _config([{"name": "x", "no_data_after_s": 60}]).rules[0].no_data_after_s == 60

@@ -3,8 +3,9 @@
 A configuration is an ordered list of rules. Each rule matches series by a name glob and
 optional dimension globs (`fnmatch` semantics, case-sensitive: `*`, `?`, `[abc]`) and carries
 the settings of `omp.analytics.detectors.DetectorSettings`: sensitivity, direction, minimum
-duration and excluded time ranges. The first matching rule wins; a series no rule matches gets
-the configuration's `default` settings.
+duration and excluded time ranges, plus `no_data_after_s` (when an anomaly of a silent series
+resolves, `omp.services.anomaly_sweep`). The first matching rule wins; a series no rule matches
+gets the configuration's `default` settings.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from omp.domain.model import Model
 
 MAX_RULES = 200
 MAX_EXCLUDED = 50
+MIN_NO_DATA_S = 60  # the sweep runs every 5 minutes; shorter would resolve on any late point
+MAX_NO_DATA_S = 30 * 86_400
 
 
 class ExcludedRange(Model):
@@ -51,6 +54,23 @@ class Settings(Model):
         default=1, ge=1, le=1_000, description="points the anomaly must last before it alarms"
     )
     excluded: list[ExcludedRange] = Field(default_factory=list, max_length=MAX_EXCLUDED)
+    # Read by resolve-silent-anomalies only (not a detector setting): like CloudWatch's
+    # "treat missing data", an anomaly whose series stops reporting is resolved (no_data).
+    no_data_after_s: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_NO_DATA_S,
+        description="seconds without points after which an open anomaly resolves (reason "
+        "no_data); unset: max(10 steps, 30 min); 0: never (it stays open until points come "
+        "back in band); otherwise at least 60",
+    )
+
+    @field_validator("no_data_after_s")
+    @classmethod
+    def _no_data(cls, value: int | None) -> int | None:
+        if value is not None and 0 < value < MIN_NO_DATA_S:
+            raise ValueError(f"no_data_after_s is 0 (never) or at least {MIN_NO_DATA_S}")
+        return value
 
     def detector_settings(self) -> DetectorSettings:
         return DetectorSettings(

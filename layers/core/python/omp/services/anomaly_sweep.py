@@ -3,8 +3,9 @@
 The scorer resolves an anomaly only when points come back in band, so an anomaly on a series
 that stops reporting would stay open for ever. Like CloudWatch's "treat missing data" for
 anomaly alarms and Prometheus dropping an alert whose series vanished, an open anomaly whose
-series has scored nothing for `NoDataPolicy.after_s(step)` (default max(10 steps, 30 min)) is
-resolved with reason `no_data`: a `resolved` payload for the same fingerprint and start goes
+series has scored nothing for its silence (the detector settings' `no_data_after_s` of the
+series' rule, by default `NoDataPolicy.after_s(step)`: max(10 steps, 30 min)) is resolved with
+reason `no_data`: a `resolved` payload for the same fingerprint and start goes
 through the alert pipeline, then the alarm is cleared in the detector state, conditionally on
 the state's version. docs/baselines-and-anomalies.md, "Silent series", has the guarantees.
 
@@ -51,8 +52,17 @@ class NoDataPolicy:
     steps: int = 10
     min_s: int = 1_800
 
-    def after_s(self, step_s: float) -> int:
+    def after_s(self, step_s: float, setting: int | None = None) -> int | None:
+        """The silence for a series on a grid of `step_s`, given its rule's `no_data_after_s`
+        (`setting`: None for the default, 0 for never, which gives None)."""
+        if setting is not None:
+            return setting or None
         return max(self.min_s, math.ceil(self.steps * step_s)) if step_s > 0 else self.min_s
+
+    def shortest(self, config: DetectorConfig) -> int:
+        """No series is silent sooner than this (the index is read up to now minus it)."""
+        set_ = [r.no_data_after_s for r in (*config.rules, config.default) if r.no_data_after_s]
+        return min([self.min_s, *set_])
 
 
 @dataclass
@@ -77,8 +87,29 @@ def last_activity(state: a.DetectorState) -> int:
     return state.scored_at or (state.last_ts or 0)
 
 
-def is_silent(state: a.DetectorState, now_s: int, policy: NoDataPolicy) -> bool:
-    return state.alarm is not None and now_s - last_activity(state) >= policy.after_s(state.step_s)
+def is_silent(state: a.DetectorState, now_s: int, after_s: int | None) -> bool:
+    """An open alarm whose series has scored nothing for `after_s` (None: never silent)."""
+    return (
+        state.alarm is not None and after_s is not None and now_s - last_activity(state) >= after_s
+    )
+
+
+def _series(state: a.DetectorState, record: SeriesRecord | None) -> tuple[str, dict[str, str]]:
+    """Name and dimensions (an unregistered series: its id stands in for the name)."""
+    if record is None:
+        return state.series_id, {}
+    return record.name, dict(record.dimensions)
+
+
+def silence_of(
+    state: a.DetectorState,
+    record: SeriesRecord | None,
+    config: DetectorConfig,
+    policy: NoDataPolicy,
+) -> int | None:
+    """The series' silence under its rule (None: never resolved for silence)."""
+    name, dims = _series(state, record)
+    return policy.after_s(state.step_s, config.rule_for(name, dims).no_data_after_s)
 
 
 def _iso(ts: int) -> str:
@@ -89,17 +120,16 @@ def no_data_payload(
     state: a.DetectorState,
     series: SeriesRecord | None,
     config: DetectorConfig,
-    policy: NoDataPolicy,
+    after: int,
     now_s: int,
 ) -> dict[str, Any]:
-    """The `resolved` payload for the state's open alarm: same fingerprint and start as its
-    firing, no observed value or band, `reason` no_data. Its time is when the silence began to
-    count (last scoring write + the silence, at most now), so a repeat is byte-identical."""
+    """The `resolved` payload for the state's open alarm, silent for `after` seconds: same
+    fingerprint and start as its firing, no observed value or band, `reason` no_data. Its time
+    is when the silence was complete (last scoring write + the silence, at most now), so a
+    repeat is byte-identical."""
     assert state.alarm is not None
-    name = series.name if series else state.series_id
-    dims = dict(series.dimensions) if series else {}
+    name, dims = _series(state, series)
     settings = config.settings_for(name, dims)
-    after = policy.after_s(state.step_s)
     at = min(now_s, last_activity(state) + after)
     payload = a.alarm_payload(
         status="resolved",
@@ -153,7 +183,7 @@ def _resolve(
     state: a.DetectorState,
     series: SeriesRecord | None,
     config: DetectorConfig,
-    policy: NoDataPolicy,
+    after: int,
     ports: SweepPorts,
     now: datetime,
     out: SweepOutcome,
@@ -166,7 +196,7 @@ def _resolve(
     cleared on that newer version, keeping the scorer's detector and points: the pipeline
     already holds it resolved, and a state left open would swallow the series' next anomaly."""
     alarm = dict(state.alarm or {})
-    _submit(ports.alerts, no_data_payload(state, series, config, policy, int(now.timestamp())), now)
+    _submit(ports.alerts, no_data_payload(state, series, config, after, int(now.timestamp())), now)
     current: a.DetectorState | None = state
     for _ in range(MAX_CLEAR_ATTEMPTS):
         assert current is not None
@@ -194,13 +224,14 @@ def resolve_silent(
     time_left: Callable[[], bool] = lambda: True,
 ) -> SweepOutcome:
     """One pass over the open-alarm index, oldest scoring write first, bounded by MAX_PAGES,
-    MAX_RESOLVED and `time_left`. The index is eventually consistent, so each page's silent
-    candidates are read again consistently (one BatchGetItem) before anything is sent."""
+    MAX_RESOLVED and `time_left`. Per page: the candidates' series (one BatchGetItem of the
+    registry: their rule gives their silence), then, the index being eventually consistent,
+    the silent ones read again consistently (one BatchGetItem) before anything is sent."""
     policy = policy or NoDataPolicy()
     now_s = int(now.timestamp())
     out = SweepOutcome()
     # no series is silent before the shortest silence: later entries are not read at all
-    before = now_s - policy.min_s + 1
+    before = now_s - policy.shortest(config) + 1
     token: str | None = None
     for _ in range(MAX_PAGES):
         if out.resolved >= MAX_RESOLVED or not time_left():
@@ -208,9 +239,8 @@ def resolve_silent(
             return out
         page = ports.baselines.open_alarms(before, limit=PAGE, next_token=token)
         out.candidates += len(page.items)
-        silent = [s.series_id for s in page.items if is_silent(s, now_s, policy)]
-        if silent:
-            _resolve_page(silent, config, policy, ports, now, out)
+        if page.items:
+            _resolve_page(page.items, config, policy, ports, now, out)
         token = page.next_token
         if not token:
             return out
@@ -219,7 +249,7 @@ def resolve_silent(
 
 
 def _resolve_page(
-    series_ids: Sequence[str],
+    candidates: Sequence[a.DetectorState],
     config: DetectorConfig,
     policy: NoDataPolicy,
     ports: SweepPorts,
@@ -227,10 +257,20 @@ def _resolve_page(
     out: SweepOutcome,
 ) -> None:
     now_s = int(now.timestamp())
-    current = ports.baselines.get_alarm_states(series_ids)
-    # a state that is gone, no longer holds an alarm or was scored since: left alone
-    due = [s for sid in series_ids if (s := current.get(sid)) and is_silent(s, now_s, policy)]
-    out.superseded += len(series_ids) - len(due)
-    records = ports.metrics.get_series([s.series_id for s in due]) if due else {}
-    for state in due:
-        _resolve(state, records.get(state.series_id), config, policy, ports, now, out)
+    records = ports.metrics.get_series([s.series_id for s in candidates])
+    silent = {
+        s.series_id: after
+        for s in candidates
+        if is_silent(s, now_s, after := silence_of(s, records.get(s.series_id), config, policy))
+    }
+    if not silent:
+        return
+    current = ports.baselines.get_alarm_states(list(silent))
+    for sid, after in silent.items():
+        state = current.get(sid)
+        # a state that is gone, no longer holds an alarm or was scored since: left alone
+        if state is None or not is_silent(state, now_s, after):
+            out.superseded += 1
+            continue
+        assert after is not None
+        _resolve(state, records.get(sid), config, after, ports, now, out)
