@@ -133,15 +133,11 @@ class _Rarity:
     scaled so that a new record over `norm_min` or more values reads about 1. Records are ranked
     further by how far they exceed the previous maximum."""
 
-    def __init__(self, size: int, norm_min: int = RARITY_NORM_MIN) -> None:
+    def __init__(self, size: int, norm_min: int | None = None) -> None:
         self.size = size
-        self.norm = min(norm_min, size)
+        self.norm = min(RARITY_NORM_MIN if norm_min is None else norm_min, size)
         self.sorted: list[float] = []
         self.order: deque[float] = deque()
-
-    def clear(self) -> None:
-        self.sorted.clear()
-        self.order.clear()
 
     def load(self, values: Sequence[float]) -> None:
         self.order = deque(float(v) for v in values[-self.size :])
@@ -263,11 +259,10 @@ class SeriesDetector:
         """Take one series' stored baseline (`Baseline.one`), advanced `ahead` steps past its
         last fitted point with no data in between (the forecast state). Plain Python, so the
         scoring path never imports numpy."""
-        if not self.fitted:
-            # Surprises measured before any baseline are not comparable with later ones.
-            self.point_rarity.clear()
-            self.dense_rarity.clear()
-            self.fitted = True
+        # The errors ranked before the first baseline are kept: they are in the series' units
+        # like the later ones, and larger (a crude model), so they only make the first alarms
+        # after the fit more conservative.
+        self.fitted = True
         p = int(model["period"])
         phi, trend, k = float(model["phi"]), float(model["trend"]), max(0, ahead)
         damp = float(k) if math.isclose(phi, 1.0) else phi * (1 - phi**k) / (1 - phi)
@@ -373,7 +368,7 @@ class SeriesDetector:
         self.short.append(point)
         dense = self.dense_rarity(sum(self.short) / len(self.short))
         score = max(point, dense * DENSE_WEIGHT)
-        score = self._suppress(ts, score)
+        score = self._suppress(ts, score, best > SURPRISE_MIN)
         signed = best if sign >= 0 else -best
         return PointScore(score, fc, lower, upper, signed, best_name)
 
@@ -428,10 +423,13 @@ class SeriesDetector:
         out.append(("variance_change", 2.0 * math.log(max(ratio, 1e-9))))
         return out
 
-    def _suppress(self, ts: float, score: float) -> float:
+    def _suppress(self, ts: float, score: float, surprising: bool) -> float:
+        """Hold the score under the alarm level until it has lasted `min_duration` points (with
+        more than one, each out of the noise itself: the density score echoes one spike for a
+        few points, which is not an anomaly lasting), and for `cooldown_s` after an alarm."""
         st = self.settings
         level = st.alarm_threshold
-        if score >= level:
+        if score >= level and (surprising or st.min_duration == 1):
             self.above += 1
         else:
             self.above = 0
