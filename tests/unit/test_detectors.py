@@ -158,3 +158,15 @@ def test_errors_are_ranked_by_size_not_by_deviations():
     assert s[big] >= st.alarm_threshold
     late_quiet = [i for i in quiet_bursts if i > 4 * DAY]
     assert max(s[i] for i in late_quiet) < st.alarm_threshold
+
+
+def test_errors_in_large_units_are_ranked_too():
+    # Network bytes: after twenty 8-sigma bursts of 8e7, a burst of 2e9 over a series in the
+    # billions must read as the record it is (errors were once capped at 1e6, so all tied).
+    _, y = series()
+    y = y * 1e7
+    y[np.arange(600, 1000, 20)] += 8e7
+    y[1100] += 2e9
+    st = DetectorSettings()
+    s = scores(y, st)
+    assert s[1100] >= st.alarm_threshold

@@ -57,7 +57,7 @@ RARITY_WINDOW = 5_000
 # series' records count nearly as much as an old one's (its first weeks are when it is watched).
 RARITY_NORM_MIN = 2_000
 RECORD_BONUS = 0.2
-RAW_CAP = 1e6
+RAW_CAP = 1e300  # finite: an overflowing forecast must not put inf among the ranked errors
 SURPRISE_MIN = 4.5  # surprises above this many standard deviations count the same
 SPREAD_LAMBDA = 0.01  # slow running spread of the values, for a floor on the scale
 SCALE_FLOOR_FRAC = 0.05  # the residual scale is never below this share of that spread
