@@ -85,6 +85,26 @@ def batch_get(
     return out
 
 
+BATCH_WRITE_MAX = 25  # requests per BatchWriteItem call (DynamoDB's limit)
+
+
+def batch_write(table: str, requests: Sequence[dict[str, Any]]) -> None:
+    """Put and delete requests (`{"PutRequest": ...}` / `{"DeleteRequest": ...}`), 25 a call.
+    Requests DynamoDB leaves unprocessed (throttling) are sent again with exponential backoff;
+    after 8 tries, TransientError (503): every request is a whole-item put or a delete, so the
+    caller's retry repeats them harmlessly."""
+    for start in range(0, len(requests), BATCH_WRITE_MAX):
+        pending: dict[str, Any] = {table: list(requests[start : start + BATCH_WRITE_MAX])}
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            answer = call("batch_write_item", RequestItems=pending)
+            pending = answer.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            raise TransientError("DynamoDB left writes unprocessed; retry", code="THROTTLED")
+
+
 def day_partitions(prefix: str, window: TimeRange) -> list[str]:
     """`<prefix>#<YYYY-MM-DD>` for each day of the window, newest first."""
     return [f"{prefix}#{day}" for day in window.days()]

@@ -28,6 +28,7 @@ from typing import Any
 from omp.adapters.dynamo import (
     ConditionFailed,
     batch_get,
+    batch_write,
     call,
     day_partitions,
     from_item,
@@ -53,7 +54,6 @@ FLAPPING = "ALERT_FLAPPING"
 PENDING = "CGROUP_PENDING"
 DEFAULT_CLOSED_GROUP_TTL = timedelta(days=7)
 _TRANSACT_MAX = 100
-_BATCH_MAX = 25
 
 
 def ts(value: datetime) -> str:
@@ -784,13 +784,6 @@ class DynamoCorrelationGroupStore:
         items = batch_get(self.table, [{"pk": {"S": _group_pk(k)}, "sk": {"S": "G"}} for k in keys])
         return sorted((_group(i) for i in items), key=lambda g: g.key)
 
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        for chunk in _chunks(requests, _BATCH_MAX):
-            pending: dict[str, Any] = {self.table: list(chunk)}
-            while pending:
-                answer = call("batch_write_item", RequestItems=pending)
-                pending = answer.get("UnprocessedItems") or {}
-
     def save(self, group: Group) -> None:
         """Resource items first (a crash leaves extra ones, which reads filter out and the next
         save removes), then the group, then the resource items it no longer has."""
@@ -806,7 +799,8 @@ class DynamoCorrelationGroupStore:
             )
         }
         wanted = set() if group.closed else set(group.resources)
-        self._batch_write(
+        batch_write(
+            self.table,
             [
                 {
                     "PutRequest": {
@@ -822,14 +816,15 @@ class DynamoCorrelationGroupStore:
                     }
                 }
                 for r in sorted(wanted - present)
-            ]
+            ],
         )
         call("put_item", TableName=self.table, Item=to_item(_group_item(group, self.closed_ttl)))
-        self._batch_write(
+        batch_write(
+            self.table,
             [
                 {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": f"R#{r}"}}}}
                 for r in sorted(present - wanted)
-            ]
+            ],
         )
 
     def delete(self, key: str) -> None:
@@ -840,8 +835,8 @@ class DynamoCorrelationGroupStore:
             ProjectionExpression="pk, sk",
             ConsistentRead=True,
         )
-        self._batch_write(
-            [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in items]
+        batch_write(
+            self.table, [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in items]
         )
 
     def pending(self) -> list[Group]:
