@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import uuid
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -123,3 +124,18 @@ def call_api(name: str, **kwargs: Any) -> tuple[int, dict[str, Any], dict[str, A
     headers = dict(result.get("headers") or {})
     headers |= {k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}
     return result["statusCode"], json.loads(result["body"]), headers
+
+
+def generic_alert(
+    name: str, service: str, starts_at: datetime, status: str = "firing"
+) -> dict[str, Any]:
+    """One alert of the generic webhook format, its fingerprint and resource named after it."""
+    return {
+        "name": name,
+        "status": status,
+        "severity": "major",
+        "resource": f"host-{name}",
+        "labels": {"service": service},
+        "fingerprint": name,
+        "starts_at": starts_at.isoformat(),
+    }

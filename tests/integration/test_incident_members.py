@@ -14,7 +14,7 @@ from omp.domain import incidents
 from omp.domain.alarms import Severity
 from omp.domain.incidents import IncidentAlarm
 from omp.domain.ingest import IngestEnvelope
-from tests.support import PREFIX, call_api, invoke
+from tests.support import PREFIX, call_api, generic_alert, invoke
 
 TABLE = PREFIX + "monitoring"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -44,15 +44,7 @@ def _consume(*alerts):
 
 
 def _alert(name, service, status="firing", minute=0):
-    return {
-        "name": name,
-        "status": status,
-        "severity": "major",
-        "resource": f"host-{name}",
-        "labels": {"service": service},
-        "fingerprint": name,
-        "starts_at": (NOW + dt.timedelta(minutes=minute)).isoformat(),
-    }
+    return generic_alert(name, service, NOW + dt.timedelta(minutes=minute), status)
 
 
 def _listed():

@@ -8,21 +8,13 @@ import boto3
 import pytest
 
 from omp.domain.ingest import IngestEnvelope
-from tests.support import call_api, invoke
+from tests.support import call_api, generic_alert, invoke
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def _alert(name, service, status="firing", minute=0):
-    return {
-        "name": name,
-        "status": status,
-        "severity": "major",
-        "resource": f"host-{name}",
-        "labels": {"service": service},
-        "fingerprint": name,
-        "starts_at": (NOW + dt.timedelta(minutes=minute)).isoformat(),
-    }
+    return generic_alert(name, service, NOW + dt.timedelta(minutes=minute), status)
 
 
 def _consume(*alerts):
