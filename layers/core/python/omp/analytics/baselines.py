@@ -70,6 +70,14 @@ class Baseline:
     q_low: FloatArray  # residual quantiles (absolute, or relative if multiplicative)
     q_high: FloatArray
     n_points: IntArray
+    # The state at the start of the fitted grid (level, trend, season, scale) and the grid's
+    # length: enough to replay the recursion over the stored points of the fitted window in
+    # plain Python (omp.analytics.hw_replay), for the band at past times.
+    start_level: FloatArray | None = None
+    start_trend: FloatArray | None = None
+    start_season: FloatArray | None = None
+    start_scale: FloatArray | None = None
+    grid_points: int = 0
 
     def __len__(self) -> int:
         return len(self.level)
@@ -77,7 +85,7 @@ class Baseline:
     def one(self, i: int) -> dict[str, object]:
         """Series i as plain JSON-able values (what a store keeps per series)."""
         p = int(self.period[i])
-        return {
+        out: dict[str, object] = {
             "period": p,
             "multiplicative": bool(self.multiplicative[i]),
             "alpha": float(self.alpha[i]),
@@ -93,6 +101,17 @@ class Baseline:
             "q_high": float(self.q_high[i]),
             "n_points": int(self.n_points[i]),
         }
+        if self.start_level is not None:
+            assert self.start_trend is not None and self.start_scale is not None
+            assert self.start_season is not None
+            out["start"] = {
+                "level": float(self.start_level[i]),
+                "trend": float(self.start_trend[i]),
+                "season": [float(v) for v in self.start_season[i, :p]],
+                "scale": float(self.start_scale[i]),
+                "grid_points": self.grid_points,
+            }
+        return out
 
 
 def step_seconds(timestamps_s: FloatArray) -> float:
@@ -362,7 +381,14 @@ def fit(
         q_low=np.zeros(s),
         q_high=np.zeros(s),
         n_points=np.sum(~np.isnan(y), axis=1).astype(np.int64),
+        start_level=np.zeros(s),
+        start_trend=np.zeros(s),
+        start_season=np.zeros((s, pmax)),
+        start_scale=np.zeros(s),
+        grid_points=t,
     )
+    assert out.start_level is not None and out.start_trend is not None
+    assert out.start_season is not None and out.start_scale is not None
     g_all = np.array(grid, dtype=np.float64)
     kinds = np.zeros(s, dtype=bool)
     for p in np.unique(periods):
@@ -385,8 +411,12 @@ def fit(
         out.alpha[rows], out.beta[rows] = chosen[:, 0], chosen[:, 1]
         out.phi[rows], out.gamma[rows] = chosen[:, 2], chosen[:, 3]
         out.level[rows], out.trend[rows], out.scale[rows] = lv[:, 0], tr[:, 0], sc[:, 0]
+        # The start state as _run uses it (a candidate without a trend starts without one).
+        out.start_level[rows], out.start_scale[rows] = init[0], init[3]
+        out.start_trend[rows] = np.where(chosen[:, 1] > 0, init[1], 0.0)
         if p:
             out.season[rows, :p] = se[:, 0, :]
+            out.start_season[rows, :p] = init[2][:, :p]
             out.phase[rows] = t % p
         enough = np.sum(~np.isnan(res), axis=1) >= 10
         if enough.any():

@@ -1,5 +1,6 @@
 """`GET /v1/metrics/{series_id}/baseline`: the expected value and band over a time range
-(docs/baselines-and-anomalies.md). numpy is imported on the first call, not at load."""
+(docs/baselines-and-anomalies.md). Plain Python: past times are replayed from the stored points
+without numpy (omp.services.baseline_band)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,11 @@ class BaselineOut(Model):
     step_s: float
     seasonality: str = Field(description="daily, weekly or none")
     multiplicative: bool
+    covered_from: str = Field(
+        description="the first time the baseline answers for: the start of its fitted window "
+        "(earlier times have no points), or, for a baseline fitted before windows were "
+        "replayable, the first step after fitted_through"
+    )
     points: list[BaselinePoint]
 
 
@@ -53,7 +59,7 @@ def _t(epoch: int) -> str:
 
 
 def get_baseline(series_id: str, params: BaselineParams) -> BaselineResponse:
-    from omp.services import anomaly
+    from omp.services import baseline_band
 
     if not m.SERIES_ID_PATTERN.match(series_id):
         raise ValidationFailed(
@@ -67,8 +73,8 @@ def get_baseline(series_id: str, params: BaselineParams) -> BaselineResponse:
     end = start + 3_600 if end is None else end
     if end <= start:
         raise ValidationFailed("from must be before to", code="INVALID_TIME_RANGE")
-    stored = anomaly.require_baseline(container.baseline_store(), series_id)
-    points = anomaly.baseline_range(stored, start, end)
+    stored = baseline_band.require_baseline(container.baseline_store(), series_id)
+    points = baseline_band.baseline_range(stored, start, end, metrics=container.metric_store())
     return BaselineResponse(
         baseline=BaselineOut(
             series_id=series_id,
@@ -78,6 +84,7 @@ def get_baseline(series_id: str, params: BaselineParams) -> BaselineResponse:
             step_s=stored.step_s,
             seasonality=stored.seasonality,
             multiplicative=bool(stored.model.get("multiplicative")),
+            covered_from=_t(baseline_band.covered_from(stored)),
             points=[
                 BaselinePoint(
                     timestamp=_t(p.timestamp), expected=p.expected, lower=p.lower, upper=p.upper

@@ -23,7 +23,8 @@ import numpy.typing as npt
 from omp.analytics import backtest, baselines, nab
 from omp.analytics.detectors import DetectorSettings
 from omp.domain import anomaly as a
-from omp.domain.errors import NotFound, PayloadTooLarge, ValidationFailed
+from omp.domain.errors import PayloadTooLarge, ValidationFailed
+from omp.services import baseline_band
 
 if TYPE_CHECKING:
     from omp.ports import BaselineStore, MetricStore
@@ -159,66 +160,12 @@ def refit(
     return result
 
 
-# ---- the baseline over a range ----------------------------------------------------------------
-
-MAX_BASELINE_POINTS = 10_000
-
-
-def baseline_model(stored: a.StoredBaseline) -> baselines.Baseline:
-    """A one-series `Baseline` from its stored `Baseline.one(i)` dict."""
-    m = stored.model
-    season = [float(v) for v in m["season"]]
-    return baselines.Baseline(
-        period=np.array([int(m["period"])], dtype=np.int64),
-        multiplicative=np.array([bool(m["multiplicative"])]),
-        alpha=np.array([float(m["alpha"])]),
-        beta=np.array([float(m["beta"])]),
-        phi=np.array([float(m["phi"])]),
-        gamma=np.array([float(m["gamma"])]),
-        level=np.array([float(m["level"])]),
-        trend=np.array([float(m["trend"])]),
-        season=np.array([season or [0.0]], dtype=np.float64),
-        phase=np.array([int(m["phase"])], dtype=np.int64),
-        scale=np.array([float(m["scale"])]),
-        q_low=np.array([float(m["q_low"])]),
-        q_high=np.array([float(m["q_high"])]),
-        n_points=np.array([int(m["n_points"])], dtype=np.int64),
-    )
-
-
-@dataclass(frozen=True)
-class BandPoint:
-    timestamp: int
-    expected: float
-    lower: float
-    upper: float
-
-
-def baseline_range(
-    stored: a.StoredBaseline, start: int, end: int, max_points: int = MAX_BASELINE_POINTS
-) -> list[BandPoint]:
-    """Expected value and band at the baseline's grid times in [start, end] after its last
-    fitted point (a refit's state runs forward only)."""
-    step = stored.step_s
-    first = max(1, math.ceil((start - stored.fitted_through) / step))
-    last = math.floor((end - stored.fitted_through) / step)
-    if last < first:
-        return []
-    if last - first + 1 > max_points:
-        raise ValidationFailed(
-            f"the range holds {last - first + 1} baseline points; at most {max_points}",
-            code="QUERY_TOO_LARGE",
-        )
-    exp, lo, hi = baselines.band(baseline_model(stored), last)
-    return [
-        BandPoint(
-            round(stored.fitted_through + h * step),
-            float(exp[0, h - 1]),
-            float(lo[0, h - 1]),
-            float(hi[0, h - 1]),
-        )
-        for h in range(first, last + 1)
-    ]
+# ---- the baseline over a range: plain Python in omp.services.baseline_band (the route does
+# without numpy); kept importable from here.
+MAX_BASELINE_POINTS = baseline_band.MAX_BASELINE_POINTS
+BandPoint = baseline_band.BandPoint
+baseline_range = baseline_band.baseline_range
+require_baseline = baseline_band.require_baseline
 
 
 # ---- backtest ---------------------------------------------------------------------------------
@@ -320,13 +267,3 @@ def _iso(ts: int) -> str:
 
 def _num(x: float) -> float | None:
     return None if math.isnan(x) else round(float(x), 6)
-
-
-def require_baseline(store: BaselineStore, series_id: str) -> a.StoredBaseline:
-    stored = store.get_baseline(series_id)
-    if stored is None:
-        raise NotFound(
-            f"series {series_id} has no baseline yet (a refit needs {MIN_FIT_POINTS} points)",
-            code="BASELINE_NOT_FOUND",
-        )
-    return stored
