@@ -4,7 +4,7 @@ their baselines; anomalies and their resolution go to the alert pipeline (source
 The whole batch is scored together (one baseline/state read per series per batch). A record
 fails (and is retried alone, then lands in the DLQ) when it cannot be parsed or when one of
 its series' state could not be written; retrying is harmless: points a series has already
-scored are skipped.
+scored are skipped (late points, older than its last scored one, are scored once).
 """
 
 import logging
@@ -44,10 +44,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"batchItemFailures": [{"itemIdentifier": str(r.get("messageId"))} for r in records]}
     failures += [mid for mid, gs in parsed if any(g.series_id in outcome.failed for g in gs)]
     logger.info(
-        "scored %d points (%d skipped), %d series without a baseline, %d fired, %d resolved, "
-        "%d conflicts",
+        "scored %d points (%d late, %d skipped as replays, %d too late), %d series without a "
+        "baseline, %d fired, %d resolved, %d conflicts",
         outcome.scored,
+        outcome.late_scored,
         outcome.skipped,
+        outcome.too_late,
         outcome.no_baseline,
         outcome.fired,
         outcome.resolved,

@@ -114,8 +114,11 @@ def test_the_refit_serves_the_baseline_over_a_range(fitted, clock):
     assert status == 200, body
     b = body["baseline"]
     assert b["version"] == 1 and b["step_s"] == 60 and b["seasonality"] == "none"
-    assert len(b["points"]) == 60
-    first = b["points"][0]
+    # the last fitted point (replayed from the stored points) and the hour after it
+    assert len(b["points"]) == 61
+    assert b["points"][0]["timestamp"] == "2026-03-02T02:00:00.000Z"
+    assert b["covered_from"] == "2026-03-01T16:01:00.000Z"  # the fitted window's first point
+    first = b["points"][1]
     assert first["timestamp"] == "2026-03-02T02:01:00.000Z"
     assert first["lower"] < first["expected"] < first["upper"]
     assert 95 < first["expected"] < 105
@@ -124,6 +127,51 @@ def test_the_refit_serves_the_baseline_over_a_range(fitted, clock):
     assert _refit()["fitted"] == 1
     status, again, _ = call_api("get-metric-baseline", path_params={"series_id": SID})
     assert again["baseline"]["version"] == 2
+
+
+def test_the_baseline_route_answers_a_past_range_from_the_stored_points(fitted):
+    status, body, _ = call_api(
+        "get-metric-baseline",
+        path_params={"series_id": SID},
+        query={"from": "2026-03-01T15:00:00Z", "to": "2026-03-01T18:00:00Z"},
+    )
+    assert status == 200, body
+    b = body["baseline"]
+    assert b["covered_from"] == "2026-03-01T16:01:00.000Z"
+    # nothing before the fitted window; every minute of it after
+    assert b["points"][0]["timestamp"] == "2026-03-01T16:01:00.000Z"
+    assert len(b["points"]) == 120
+    assert all(p["lower"] < p["expected"] < p["upper"] for p in b["points"])
+    assert all(90 < p["expected"] < 110 for p in b["points"])
+    status, body, _ = call_api(
+        "get-metric-baseline",
+        path_params={"series_id": SID},
+        query={"from": "2026-02-20T00:00:00Z", "to": "2026-02-21T00:00:00Z"},
+    )
+    assert status == 200 and body["baseline"]["points"] == []
+
+
+def test_a_late_point_far_outside_the_band_raises_an_alarm_at_its_time(fitted):
+    rng = fitted
+    start = HISTORY_END + STEP
+    points = _points(start, 100 + rng.normal(0, 1, 450))
+    late_at = 200
+    del points[late_at]  # this point arrives after the ones after it, far out of band
+    _send(points)
+    assert _score() == []
+    late = _points(start + late_at * STEP, [175.0])
+    _send(late)
+    [signal] = _score()
+    assert json.loads(signal["body"])["payload"]["detector"] == "late"
+    [alarm] = _anomaly_alarms()
+    assert alarm["status"] == "open" and alarm["labels"]["detector"] == "late"
+    assert alarm["triggered_at"].startswith("2026-03-02T05:21")
+    _send(late)  # redelivered: nothing more
+    assert _score() == [] and len(_anomaly_alarms()) == 1
+    _send(_points(start + 451 * STEP, [100.0]))  # back in band, in order: resolved
+    assert len(_score()) == 1
+    [alarm] = _anomaly_alarms()
+    assert alarm["status"] == "resolved"
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,24 @@ def test_a_state_write_is_conditional_on_its_version(store):
         store.put_state(state)
 
 
+def test_the_scored_timestamps_of_late_points_round_trip(store):
+    seen = [1_000_000 + 60 * i for i in range(1_440)] + [1_086_400 + 7]
+    state = DetectorState(_sid(2), detector={"n": 1}, last_ts=seen[-1], seen=seen, seen_from=999)
+    assert store.put_state(state) == 1
+    [(_, got)] = store.get_models([_sid(2)]).values()
+    assert (got.seen, got.seen_from) == (seen, 999)
+    old = DetectorState(_sid(3), detector={"n": 1}, last_ts=5)  # written before tracking
+    store.put_state(old)
+    [(_, got)] = store.get_models([_sid(3)]).values()
+    assert (got.seen, got.seen_from) == ([], None)
+    # the silence sweep's alarm clear keeps them
+    state.version, state.alarm = 1, {"fingerprint": "f", "started_at": 1, "detector": "late"}
+    assert store.put_state(state) == 2
+    store.clear_alarm(_sid(2), 2)
+    [(_, got)] = store.get_models([_sid(2)]).values()
+    assert got.alarm is None and got.seen == seen
+
+
 def test_settings_are_versioned(store):
     assert store.get_config() is None
     record = store.put_config({"rules": []}, 0, actor="me", now=NOW)

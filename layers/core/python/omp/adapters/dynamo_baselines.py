@@ -71,7 +71,22 @@ def _state_of(values: dict[str, Any]) -> DetectorState:
         in_band=int(values.get("in_band", 0)),
         version=int(values["version"]),
         scored_at=int(values.get("scored_at", 0)),
+        seen=_unpack_seen(values["seen"]) if "seen" in values else [],
+        seen_from=int(values["seen_from"]) if values.get("seen_from") is not None else None,
     )
+
+
+def _pack_seen(seen: Sequence[int]) -> bytes:
+    """Sorted timestamps as deltas (a regular series compresses to a few bytes)."""
+    return _pack([b - a for a, b in zip([0, *seen[:-1]], seen, strict=True)])
+
+
+def _unpack_seen(value: Any) -> list[int]:
+    out, t = [], 0
+    for d in _unpack(value):
+        t += int(d)
+        out.append(t)
+    return out
 
 
 OPEN_ALARMS = "ANOMALY#OPEN"  # gsi2pk of a state with an open alarm
@@ -174,6 +189,10 @@ class DynamoBaselineStore:
             "version": state.version + 1,
             "scored_at": state.scored_at,
         }
+        if state.seen:
+            item["seen"] = _pack_seen(state.seen)  # late points: omp.services.scoring
+        if state.seen_from is not None:
+            item["seen_from"] = state.seen_from
         if state.detector is not None:
             item["detector"] = _pack(state.detector)
         if state.alarm is not None:

@@ -4,8 +4,8 @@ ingest functions, the scorer and the alert pipeline. Pure: no I/O.
 - `StoredBaseline`: one series' fitted model (`omp.analytics.baselines.Baseline.one(i)`) and
   where its time grid is anchored (`fitted_through`, the last fitted point, and `step_s`).
 - `DetectorState`: the streaming `SeriesDetector` state of a series, the baseline version it
-  has loaded, the last point it scored (replays and late points are skipped) and the open
-  anomaly alarm, if any.
+  has loaded, the last point it scored, the points scored in the last day (a late point is
+  scored once against the stored baseline, a replay is skipped) and the open anomaly alarm.
 - `ScoreMessage`: accepted points grouped by series, the body of a `metric-points` message.
 - `alarm_payload`: the `anomaly` source payload a firing or resolve becomes (normalised by
   `omp.sources.anomaly`).
@@ -57,6 +57,12 @@ class DetectorState:
     # sends nothing for a while is resolved by `resolve-silent-anomalies` (arrival time, not
     # the points' own time, so a backfill of old points is not "silent").
     scored_at: int = 0
+    # Late points (older than `last_ts`): the timestamps scored since `seen_from` (at most a
+    # day before `last_ts`, omp.services.scoring.LATE_LIMIT_S), so a late point is scored once
+    # and a redelivered one is told apart from it. `seen_from` None: a state written before
+    # they were tracked (its older points are skipped as before).
+    seen: list[int] = field(default_factory=list)
+    seen_from: int | None = None
 
 
 @dataclass(frozen=True)
