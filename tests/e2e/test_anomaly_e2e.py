@@ -1,5 +1,5 @@
 """Anomaly detection through `python -m infra.local` (the real catalog) over HTTP: history in,
-the scheduled refit ticked, the baseline route, detector settings, then a spike whose alarm
+the scheduled refit ticked, the baseline route (future and past times), detector settings, then a spike whose alarm
 (source `anomaly`) arrives through the metric-points queue, score-metrics, the alert-ingest
 queue and process-alerts, and is resolved when the series is back in band."""
 
@@ -75,7 +75,20 @@ def test_a_spike_becomes_an_anomaly_alarm_and_resolves(api: httpx.Client) -> Non
         params={"from": history_end, "to": history_end + 600},
     )
     assert baseline.status_code == 200, baseline.text
-    assert len(baseline.json()["baseline"]["points"]) == 10
+    # the last fitted point (replayed from the stored points) and the 10 minutes after it
+    assert len(baseline.json()["baseline"]["points"]) == 11
+    past = api.get(
+        f"/v1/metrics/{sid}/baseline",
+        params={"from": history_end - 12 * 3600, "to": history_end - 3600},
+    )
+    assert past.status_code == 200, past.text
+    covered = history_end - 599 * STEP  # the fitted window's first point
+    body = past.json()["baseline"]
+    assert body["covered_from"] == datetime.fromtimestamp(covered, UTC).strftime(
+        "%Y-%m-%dT%H:%M:%S.000Z"
+    )
+    assert len(body["points"]) == (history_end - 3600 - covered) // STEP + 1
+    assert all(p["lower"] < p["expected"] < p["upper"] for p in body["points"])
 
     settings = api.put(
         "/v1/detectors",
