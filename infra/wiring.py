@@ -11,6 +11,7 @@ so handler code never hard-codes a name.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -19,6 +20,7 @@ from typing import Literal
 Access = Literal["read", "write"]
 
 SERVICES = ("monitoring", "cmdb", "automation", "itsm", "security", "bcdr")
+_STACK_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")  # Function.stack
 
 # --------------------------------------------------------------------------------------------
 # Resources
@@ -239,10 +241,20 @@ class Function:
     dead_letters: bool = False
     memory_mb: int = 256
     timeout_s: int = 10
+    # The CloudFormation stack within its service: "" is the service's stack; a name puts the
+    # function in a stack of its own, `Service<Service><Stack>` (omp-<stage>-svc-<service>-<stack>),
+    # so that no stack nears CloudFormation's 500 resources (docs/infrastructure.md, "Stacks").
+    # Changing it moves a deployed function between stacks (docs/decisions.md).
+    stack: str = ""
 
     @property
     def in_vpc(self) -> bool:
         return self.graph or self.search
+
+    @property
+    def stack_group(self) -> str:
+        """ "monitoring" or "monitoring-metrics": the service stack the function is built in."""
+        return f"{self.service}-{self.stack}" if self.stack else self.service
 
 
 _ALARM_EVENTS = ("platform",)
@@ -596,9 +608,11 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=60,
     ),
     # ---- monitoring: routing, notifications, escalation ---------------------------------------
+    # stack="notifications": a stack of its own (ServiceMonitoringNotifications)
     Function(
         name="put-notification-config",
         service="monitoring",
+        stack="notifications",
         handler="monitoring/put_notification_config",
         trigger=HttpRoute("PUT", "/v1/notification-config", "notifications:write"),
         tables={"monitoring": "write"},
@@ -606,6 +620,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="get-notification-config",
         service="monitoring",
+        stack="notifications",
         handler="monitoring/get_notification_config",
         trigger=HttpRoute("GET", "/v1/notification-config", "notifications:read"),
         tables={"monitoring": "read"},
@@ -613,6 +628,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="list-notifications",
         service="monitoring",
+        stack="notifications",
         handler="monitoring/list_notifications",
         trigger=HttpRoute("GET", "/v1/notifications", "notifications:read"),
         tables={"monitoring": "read"},
@@ -620,6 +636,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="route-notifications",
         service="monitoring",
+        stack="notifications",
         handler="monitoring/route_notifications",
         trigger=QueueTrigger("notifications", batch_size=10, max_batching_window_s=1),
         tables={"monitoring": "write"},
@@ -628,6 +645,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="flush-notifications",
         service="monitoring",
+        stack="notifications",
         handler="monitoring/flush_notifications",
         trigger=Schedule("rate(1 minute)"),
         tables={"monitoring": "write"},
@@ -639,6 +657,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="create-escalation-policy",
         service="monitoring",
+        stack="notifications",
         handler="monitoring/create_escalation_policy",
         trigger=HttpRoute("POST", "/v1/escalation-policies", "notifications:write"),
         tables={"monitoring": "write"},
@@ -647,6 +666,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="list-escalation-policies",
         service="monitoring",
+        stack="notifications",
         handler="monitoring/list_escalation_policies",
         trigger=HttpRoute("GET", "/v1/escalation-policies", "notifications:read"),
         tables={"monitoring": "read"},
@@ -654,6 +674,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="get-escalation-policy",
         service="monitoring",
+        stack="notifications",
         handler="monitoring/get_escalation_policy",
         trigger=HttpRoute("GET", "/v1/escalation-policies/{policy_id}", "notifications:read"),
         tables={"monitoring": "read"},
@@ -661,6 +682,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="delete-escalation-policy",
         service="monitoring",
+        stack="notifications",
         handler="monitoring/delete_escalation_policy",
         trigger=HttpRoute("DELETE", "/v1/escalation-policies/{policy_id}", "notifications:write"),
         tables={"monitoring": "write"},
@@ -668,6 +690,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="escalate-incidents",
         service="monitoring",
+        stack="notifications",
         handler="monitoring/escalate_incidents",
         trigger=Schedule("rate(1 minute)"),
         tables={"monitoring": "write"},
@@ -677,9 +700,11 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=50,
     ),
     # ---- monitoring: metrics, baselines and anomaly detection ---------------------------------
+    # stack="metrics": a stack of its own (ServiceMonitoringMetrics)
     Function(
         name="ingest-metrics",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/ingest_metrics",
         trigger=HttpRoute("POST", "/v1/metrics", "ingest:write"),
         tables={"metrics": "write"},
@@ -690,6 +715,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="ingest-otlp-metrics",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/ingest_otlp_metrics",
         # under Lambda's 6 MB request limit once API Gateway base64-encodes a protobuf body
         trigger=HttpRoute("POST", "/v1/otlp/metrics", "ingest:write", max_body_bytes=4_000_000),
@@ -701,6 +727,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="list-metric-series",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/list_metric_series",
         trigger=HttpRoute("GET", "/v1/metrics/series", "metrics:read"),
         tables={"metrics": "read"},
@@ -708,6 +735,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="query-metrics",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/query_metrics",
         trigger=HttpRoute("GET", "/v1/metrics/query", "metrics:read"),
         tables={"metrics": "read"},
@@ -717,6 +745,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="create-metric-source",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/create_metric_source",
         trigger=HttpRoute("POST", "/v1/metric-sources", "metrics:write"),
         tables={"metrics": "write"},
@@ -725,6 +754,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="list-metric-sources",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/list_metric_sources",
         trigger=HttpRoute("GET", "/v1/metric-sources", "metrics:read"),
         tables={"metrics": "read"},
@@ -732,6 +762,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="delete-metric-source",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/delete_metric_source",
         trigger=HttpRoute("DELETE", "/v1/metric-sources/{source_id}", "metrics:write"),
         tables={"metrics": "write"},
@@ -739,6 +770,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="pull-cloudwatch-metrics",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/pull_cloudwatch_metrics",
         trigger=Schedule("rate(5 minutes)"),
         tables={"metrics": "write"},
@@ -750,6 +782,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="refit-baselines",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/refit_baselines",
         trigger=Schedule("rate(1 hour)"),
         tables={"metrics": "write"},
@@ -759,6 +792,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="get-metric-baseline",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/get_metric_baseline",
         trigger=HttpRoute("GET", "/v1/metrics/{series_id}/baseline", "metrics:read"),
         tables={"metrics": "read"},
@@ -767,6 +801,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="get-detector-settings",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/get_detector_settings",
         trigger=HttpRoute("GET", "/v1/detectors", "metrics:read"),
         tables={"metrics": "read"},
@@ -774,6 +809,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="put-detector-settings",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/put_detector_settings",
         trigger=HttpRoute("PUT", "/v1/detectors", "metrics:write"),
         tables={"metrics": "write"},
@@ -781,6 +817,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="backtest-detector",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/backtest_detector",
         trigger=HttpRoute("POST", "/v1/detectors/backtest", "metrics:read"),
         tables={"metrics": "read"},
@@ -790,6 +827,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="score-metrics",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/score_metrics",
         trigger=QueueTrigger("metric-points", batch_size=10, max_batching_window_s=2),
         tables={"metrics": "write"},
@@ -801,6 +839,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="resolve-silent-anomalies",
         service="monitoring",
+        stack="metrics",
         handler="monitoring/resolve_silent_anomalies",
         trigger=Schedule("rate(5 minutes)"),
         # reads the open-alarm index (gsi2), the series registry and the detector settings;
@@ -1373,6 +1412,16 @@ class Catalog:
         used = {fn.service for fn in self.functions}
         return [s for s in SERVICES if s in used]
 
+    def stacks(self) -> list[tuple[str, str]]:
+        """(service, stack) of every service stack: the service's own stack ("") first, then
+        its other stacks in catalog order; services in the order of SERVICES."""
+        found: list[tuple[str, str]] = []
+        for service in self.services():
+            names = [fn.stack for fn in self.functions if fn.service == service]
+            ordered = sorted(set(names), key=lambda s: (s != "", names.index(s)))
+            found += [(service, s) for s in ordered]
+        return found
+
     def authorizer(self) -> Function | None:
         found = [fn for fn in self.functions if isinstance(fn.trigger, Authorizer)]
         if len(found) > 1:
@@ -1382,6 +1431,9 @@ class Catalog:
     def check(self) -> None:
         """Checks the stacks rely on, beyond a catalog module's `validate()`."""
         for fn in self.functions:
+            # it names a CloudFormation stack (omp-<stage>-svc-<service>-<stack>)
+            if fn.stack and not _STACK_NAME.fullmatch(fn.stack):
+                raise ValueError(f"{fn.name}: stack {fn.stack!r} must be lower-case kebab-case")
             trigger = fn.trigger
             if isinstance(trigger, QueueTrigger):
                 queue = self.queue(trigger.queue)

@@ -32,6 +32,7 @@ FEATURE_FLAGS = {
 class Platform:
     foundation: FoundationStack
     network: NetworkStack
+    # by stack group: "monitoring", "monitoring-metrics" (wiring.Function.stack_group)
     services: dict[str, ServiceStack] = field(default_factory=dict)
     workflows: WorkflowsStack | None = None
     api: ApiStack | None = None
@@ -80,12 +81,14 @@ def build(
         graph_endpoint=NetworkStack.import_value(config.stage, "graph-endpoint"),
         search_endpoint=NetworkStack.import_value(config.stage, "search-endpoint"),
     )
-    for service in catalog.services():
-        needs_network = any(fn.in_vpc for fn in catalog.functions if fn.service == service)
+    for service, part in catalog.stacks():
+        group = f"{service}-{part}" if part else service  # Function.stack_group
+        needs_network = any(fn.in_vpc for fn in catalog.functions if fn.stack_group == group)
         stack = ServiceStack(
             app,
-            f"Service{service.capitalize()}",
+            "Service" + "".join(word.capitalize() for word in group.split("-")),
             service=service,
+            stack=part,
             config=config,
             catalog=catalog,
             key=foundation.key,
@@ -94,12 +97,15 @@ def build(
                 foundation.user_pool.user_pool_provider_url,
                 foundation.app_client.user_pool_client_id,
             ),
-            **props(f"svc-{service}", f"om-platform: {service} functions"),
+            **props(
+                f"svc-{group}",
+                f"om-platform: {service} functions" + (f" ({part})" if part else ""),
+            ),
         )
         stack.add_stack_dependency(foundation)
         if needs_network:
             stack.add_stack_dependency(network)
-        platform.services[service] = stack
+        platform.services[group] = stack
 
     if catalog.state_machines:
         platform.workflows = WorkflowsStack(

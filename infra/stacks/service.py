@@ -1,4 +1,6 @@
-"""One stack per service: its functions, their roles, log groups, triggers and alarms.
+"""A service stack: its functions, their roles, log groups, triggers and alarms. One per service,
+or more where the catalog puts some of a service's functions in a stack of their own
+(`Function.stack`), so that no stack nears CloudFormation's resource limit.
 
 Everything is built by looping over the catalog. Resources of other stacks are referenced by
 their deterministic names (infra.stacks.naming), so a service stack only imports the KMS key and,
@@ -91,6 +93,7 @@ class ServiceStack(cdk.Stack):
         cid_: str,
         *,
         service: str,
+        stack: str = "",
         config: StageConfig,
         catalog: Catalog,
         key: kms.IKey,
@@ -131,7 +134,7 @@ class ServiceStack(cdk.Stack):
             self, "AlarmTopic", self.names.topic_arn(self, ALARMS_TOPIC)
         )
         for fn in catalog.functions:
-            if fn.service == service:
+            if fn.service == service and fn.stack == stack:
                 self.functions[fn.name] = self._function(fn, code, layers)
 
     # ---- imported resources (by name) ---------------------------------------------------------

@@ -94,6 +94,8 @@ def small_catalog() -> Catalog:
         w.Function(
             name="diagnose",
             service="monitoring",
+            # a stack of its own: the only in-VPC function, so only that stack needs the network
+            stack="runbooks",
             handler="monitoring/diagnose",
             trigger=w.StateMachineTask("runbook"),
             graph=True,
