@@ -324,3 +324,12 @@ def test_a_state_from_before_tracking_scores_only_newer_points_late(scored):
     out = _score(store, alerts, _points(LAST + STEP, [100.0, 100.2]))
     out = _score(store, alerts, _late([(LAST + STEP + 30, 100.1)]))
     assert out.late_scored == 1
+
+
+def test_late_points_alone_do_not_reset_the_silence_clock(scored):
+    store, alerts = scored
+    store.states[SID] = replace(store.states[SID], scored_at=1)
+    out = _score(store, alerts, _late([(LAST - 90, 100.0)]))
+    assert out.late_scored == 1 and store.states[SID].scored_at == 1
+    _score(store, alerts, _points(LAST + STEP, [100.0]))
+    assert store.states[SID].scored_at > 1

@@ -288,7 +288,9 @@ def score(
                 out.too_late += counts.too_late
                 break
             _submit(ports.alerts, payloads, now)
-            new.scored_at = int(now.timestamp())  # the silence sweep's clock (anomaly_sweep)
+            if counts.scored:
+                # the silence sweep's clock (anomaly_sweep): late points alone do not reset it
+                new.scored_at = int(now.timestamp())
             try:
                 ports.baselines.put_state(new)
             except Conflict:
