@@ -10,13 +10,15 @@ group reads per alarm, more than 5 topology hops reaches most of any real graph.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from omp.domain.dedup import DedupPolicy
-from omp.domain.incidents import IncidentPolicy
 from omp.domain.model import Model
+
+if TYPE_CHECKING:  # the pipeline's policies: the config routes never need them (cold start)
+    from omp.domain.dedup import DedupPolicy
+    from omp.domain.incidents import IncidentPolicy
 
 MIN_WINDOW_S = 10
 MAX_WINDOW_S = 24 * 3600
@@ -140,6 +142,8 @@ def view(stored: dict[str, Any] | None) -> AlertingConfigView:
 
 
 def dedup_policy(settings: AlertingSettings) -> DedupPolicy:
+    from omp.domain.dedup import DedupPolicy
+
     f = settings.flapping
     return DedupPolicy(
         flap_changes=f.flap_changes,
@@ -149,4 +153,6 @@ def dedup_policy(settings: AlertingSettings) -> DedupPolicy:
 
 
 def incident_policy(settings: AlertingSettings) -> IncidentPolicy:
+    from omp.domain.incidents import IncidentPolicy
+
     return IncidentPolicy(auto_resolve=settings.incidents.auto_resolve)

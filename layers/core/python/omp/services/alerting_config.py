@@ -7,18 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from omp.analytics.correlation import LabelGroupRule, TopologyPort, TopologyRule
 from omp.domain import alerting_config as ac
-from omp.services.pipeline import (
-    NO_SUPPRESSION,
-    PipelineConfig,
-    ResourceResolver,
-    Suppression,
-)
 
 if TYPE_CHECKING:
-    from omp.analytics.correlation import Rule
+    # The pipeline's side (correlation, dedup, incidents) is imported where it is built, so the
+    # /v1/alerting-config routes do not load it (cold start).
+    from omp.analytics.correlation import Rule, TopologyPort
     from omp.ports import Clock
+    from omp.services.pipeline import PipelineConfig, ResourceResolver, Suppression
 
 TOPOLOGY_RULE = "topology"
 
@@ -52,6 +48,8 @@ def load(configs: AlertingConfigStore) -> ac.AlertingSettings:
 
 def rules(settings: ac.AlertingSettings, topology: TopologyPort | None) -> tuple[Rule, ...]:
     """Topology first (when enabled and a graph is there), then the label groups in order."""
+    from omp.analytics.correlation import LabelGroupRule, TopologyRule
+
     out: list[Rule] = []
     t = settings.correlation.topology
     if topology is not None and t.enabled:
@@ -84,17 +82,19 @@ def rules(settings: ac.AlertingSettings, topology: TopologyPort | None) -> tuple
 def pipeline_config(
     settings: ac.AlertingSettings,
     *,
-    suppression: Suppression = NO_SUPPRESSION,
+    suppression: Suppression | None = None,
     topology: TopologyPort | None = None,
     resources: ResourceResolver | None = None,
 ) -> PipelineConfig:
     """The pipeline's configuration for these settings. Without a topology port (no CMDB)
     the topology rule is left out; with it, new alarms are resolved to CIs (`resources`)."""
+    from omp.services.pipeline import NO_SUPPRESSION, PipelineConfig
+
     use_topology = topology is not None and settings.correlation.topology.enabled
     return PipelineConfig(
         dedup=ac.dedup_policy(settings),
         incident=ac.incident_policy(settings),
         rules=rules(settings, topology if use_topology else None),
-        suppression=suppression,
+        suppression=NO_SUPPRESSION if suppression is None else suppression,
         resources=resources if use_topology else None,
     )
