@@ -139,3 +139,43 @@ def generic_alert(
         "fingerprint": name,
         "starts_at": starts_at.isoformat(),
     }
+
+
+def drain_queue(queue: str) -> list[dict[str, Any]]:
+    """Every message of a catalog queue, deleted, as SQS event records."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=PREFIX + queue)["QueueUrl"]
+    records = []
+    while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for msg in got:
+            records.append({"messageId": msg["MessageId"], "body": msg["Body"]})
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+    return records
+
+
+def invoke_sample(name: str) -> Any:
+    """Invoke a function with its sample event (`events/<name>.json`), as a schedule would."""
+    return invoke(name, json.loads((ROOT / "events" / f"{name}.json").read_text()))
+
+
+def anomaly_alarms() -> list[dict[str, Any]]:
+    """Every alarm with source `anomaly`, as `GET /v1/alarms/{id}` answers it, by id."""
+    import boto3
+
+    table = resolve("table", "monitoring")
+    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+    ids = sorted(
+        i["pk"]["S"][len("ALARM#") :]
+        for page in pages
+        for i in page["Items"]
+        if i["pk"]["S"].startswith("ALARM#") and i["sk"]["S"] == "A"
+    )
+    alarms = []
+    for alarm_id in ids:
+        status, body, _ = call_api("get-alarm", path_params={"alarm_id": alarm_id})
+        assert status == 200, body
+        if body["alarm"]["source"] == "anomaly":
+            alarms.append(body["alarm"])
+    return alarms

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import boto3
 import numpy as np
 import pytest
 
@@ -45,51 +44,21 @@ def _send(points):
     return body
 
 
-def _drain(queue):
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=support.PREFIX + queue)["QueueUrl"]
-    records = []
-    while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        for msg in got:
-            records.append({"messageId": msg["MessageId"], "body": msg["Body"]})
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
-    return records
-
-
 def _score():
     """Drain metric-points into score-metrics, then alert-ingest into process-alerts."""
-    records = _drain("metric-points")
+    records = support.drain_queue("metric-points")
     for i in range(0, len(records), 10):
         assert invoke("score-metrics", {"Records": records[i : i + 10]}) == {
             "batchItemFailures": []
         }
-    alerts = _drain("alert-ingest")
+    alerts = support.drain_queue("alert-ingest")
     if alerts:
         assert invoke("process-alerts", {"Records": alerts}) == {"batchItemFailures": []}
     return alerts
 
 
-def _anomaly_alarms():
-    table = support.resolve("table", "monitoring")
-    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table)
-    ids = sorted(
-        i["pk"]["S"][len("ALARM#") :]
-        for page in pages
-        for i in page["Items"]
-        if i["pk"]["S"].startswith("ALARM#") and i["sk"]["S"] == "A"
-    )
-    alarms = []
-    for alarm_id in ids:
-        status, body, _ = call_api("get-alarm", path_params={"alarm_id": alarm_id})
-        assert status == 200, body
-        if body["alarm"]["source"] == "anomaly":
-            alarms.append(body["alarm"])
-    return alarms
-
-
 def _refit():
-    event = json.loads((support.ROOT / "events" / "refit-baselines.json").read_text())
-    return invoke("refit-baselines", event)
+    return support.invoke_sample("refit-baselines")
 
 
 @pytest.fixture
@@ -163,14 +132,14 @@ def test_a_late_point_far_outside_the_band_raises_an_alarm_at_its_time(fitted):
     _send(late)
     [signal] = _score()
     assert json.loads(signal["body"])["payload"]["detector"] == "late"
-    [alarm] = _anomaly_alarms()
+    [alarm] = support.anomaly_alarms()
     assert alarm["status"] == "open" and alarm["labels"]["detector"] == "late"
     assert alarm["triggered_at"].startswith("2026-03-02T05:21")
     _send(late)  # redelivered: nothing more
-    assert _score() == [] and len(_anomaly_alarms()) == 1
+    assert _score() == [] and len(support.anomaly_alarms()) == 1
     _send(_points(start + 451 * STEP, [100.0]))  # back in band, in order: resolved
     assert len(_score()) == 1
-    [alarm] = _anomaly_alarms()
+    [alarm] = support.anomaly_alarms()
     assert alarm["status"] == "resolved"
 
 
@@ -196,12 +165,12 @@ def test_a_spike_raises_an_anomaly_alarm_and_back_in_band_resolves_it(fitted):
     rng = fitted
     start = HISTORY_END + STEP
     _send(_points(start, 100 + rng.normal(0, 1, 450)))
-    assert _score() == [] and _anomaly_alarms() == []
+    assert _score() == [] and support.anomaly_alarms() == []
 
     spike = _points(start + 450 * STEP, [100.0, 170.0, 172.0, 168.0])
     _send(spike)
     assert len(_score()) == 1
-    [alarm] = _anomaly_alarms()
+    [alarm] = support.anomaly_alarms()
     assert alarm["status"] == "open"
     assert alarm["labels"]["series_id"] == SID and alarm["labels"]["service"] == "checkout"
     assert alarm["labels"]["metric"] == "http.latency"
@@ -216,11 +185,11 @@ def test_a_spike_raises_an_anomaly_alarm_and_back_in_band_resolves_it(fitted):
     # a replayed batch (the sender retries) raises nothing again
     _send(spike)
     assert _score() == []
-    assert len(_anomaly_alarms()) == 1
+    assert len(support.anomaly_alarms()) == 1
 
     _send(_points(start + 454 * STEP, [100.0, 100.3, 99.9]))
     assert len(_score()) == 1
-    [alarm] = _anomaly_alarms()
+    [alarm] = support.anomaly_alarms()
     assert alarm["status"] == "resolved"
 
 
@@ -301,7 +270,7 @@ def test_ingest_answers_503_when_the_points_cannot_be_queued_for_scoring(clock):
     assert status == 503 and body["error"]["code"] == "THROTTLED"
     # the points were stored; the retry is accepted (an idempotent repeat) and queued
     assert _send(points)["accepted"] == 2
-    [record] = _drain("metric-points")
+    [record] = support.drain_queue("metric-points")
     assert json.loads(record["body"])["series"][0]["points"] == [
         [HISTORY_END, 1.0],
         [HISTORY_END + 60, 2.0],

@@ -52,26 +52,15 @@ def _send(points):
     assert status == 200, body
 
 
-def _drain(queue):
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=support.PREFIX + queue)["QueueUrl"]
-    records = []
-    while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        for msg in got:
-            records.append({"messageId": msg["MessageId"], "body": msg["Body"]})
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
-    return records
-
-
 def _process_alerts():
-    alerts = _drain("alert-ingest")
+    alerts = support.drain_queue("alert-ingest")
     if alerts:
         assert invoke("process-alerts", {"Records": alerts}) == {"batchItemFailures": []}
     return alerts
 
 
 def _score():
-    records = _drain("metric-points")
+    records = support.drain_queue("metric-points")
     for i in range(0, len(records), 10):
         assert invoke("score-metrics", {"Records": records[i : i + 10]}) == {
             "batchItemFailures": []
@@ -80,26 +69,7 @@ def _score():
 
 
 def _sweep():
-    event = json.loads((support.ROOT / "events" / "resolve-silent-anomalies.json").read_text())
-    return invoke("resolve-silent-anomalies", event)
-
-
-def _anomaly_alarms():
-    table = support.resolve("table", "monitoring")
-    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table)
-    ids = sorted(
-        i["pk"]["S"][len("ALARM#") :]
-        for page in pages
-        for i in page["Items"]
-        if i["pk"]["S"].startswith("ALARM#") and i["sk"]["S"] == "A"
-    )
-    alarms = []
-    for alarm_id in ids:
-        status, body, _ = call_api("get-alarm", path_params={"alarm_id": alarm_id})
-        assert status == 200, body
-        if body["alarm"]["source"] == "anomaly":
-            alarms.append(body["alarm"])
-    return alarms
+    return support.invoke_sample("resolve-silent-anomalies")
 
 
 def _store():
@@ -125,7 +95,7 @@ def firing(clock):
     _send(_points(start, 100 + rng.normal(0, 1, 450)))
     _send(_points(start + 450 * STEP, [100.0, 170.0, 172.0, 168.0]))
     assert len(_score()) == 1
-    [alarm] = _anomaly_alarms()
+    [alarm] = support.anomaly_alarms()
     assert alarm["status"] == "open"
     assert _index_entries() == [f"B#{SID}"]  # the open alarm is in the sparse index
     return rng, start + 454 * STEP
@@ -155,7 +125,7 @@ def test_a_silent_series_is_resolved_once_with_reason_no_data(firing, clock):
     assert payload["started_at"] == a._iso(before.alarm["started_at"])
     assert payload["timestamp"] == a._iso(T0 + SILENCE)
 
-    [alarm] = _anomaly_alarms()
+    [alarm] = support.anomaly_alarms()
     assert alarm["status"] == "resolved"
     status, body, _ = call_api("get-alarm-timeline", path_params={"alarm_id": alarm["id"]})
     assert status == 200, body
@@ -173,8 +143,8 @@ def test_a_silent_series_is_resolved_once_with_reason_no_data(firing, clock):
     # a re-run (or a retried invocation) is a no-op
     clock.advance(300)
     assert _sweep()["candidates"] == 0
-    assert _drain("alert-ingest") == []
-    assert len(_anomaly_alarms()) == 1
+    assert support.drain_queue("alert-ingest") == []
+    assert len(support.anomaly_alarms()) == 1
 
 
 def test_a_series_that_came_back_is_left_alone_and_alarms_again_later(firing, clock):
@@ -185,7 +155,7 @@ def test_a_series_that_came_back_is_left_alone_and_alarms_again_later(firing, cl
     _score()
     clock.advance(120)
     assert _sweep()["resolved"] == 0
-    [alarm] = _anomaly_alarms()
+    [alarm] = support.anomaly_alarms()
     assert alarm["status"] == "open"
 
     # silent for good now: resolved; then the series reports again, half a day later (past the
@@ -199,7 +169,7 @@ def test_a_series_that_came_back_is_left_alone_and_alarms_again_later(firing, cl
     payloads = [json.loads(r["body"])["payload"] for r in _score()]
     assert "firing" in [p["status"] for p in payloads]
     assert all(p.get("reason") is None for p in payloads)  # the scorer's own, in-band resolves
-    alarms = _anomaly_alarms()
+    alarms = support.anomaly_alarms()
     assert len(alarms) >= 2 and alarm["id"] in [x["id"] for x in alarms]
 
 

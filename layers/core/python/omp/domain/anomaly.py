@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from omp.domain.ingest import IngestEnvelope
+from omp.domain.timeutil import iso
+
 # An SQS message takes 256 KiB; the points of one batch are split into messages under this.
 MAX_MESSAGE_BYTES = 200 * 1024
 ANOMALY_PRINCIPAL = "omp:anomaly-detector"
@@ -155,6 +158,21 @@ def _iso(ts: float) -> str:
 
 def fingerprint(series_id: str, detector: str) -> str:
     return f"{series_id}/{detector}"
+
+
+def signal_envelope(payload: Mapping[str, Any], now: datetime) -> tuple[IngestEnvelope, bytes]:
+    """An alarm signal (`alarm_payload`, or a no-data resolve) as the alert pipeline's input:
+    the envelope and its raw body. The request id (fingerprint, time, status) makes a repeat of
+    the same signal one alarm change."""
+    raw = json.dumps(payload, separators=(",", ":"))
+    envelope = IngestEnvelope(
+        source="anomaly",
+        received_at=iso(now),
+        principal=ANOMALY_PRINCIPAL,
+        request_id=f"{payload['fingerprint']}@{payload['timestamp']}:{payload['status']}",
+        payload=dict(payload),
+    )
+    return envelope, raw.encode()
 
 
 def alarm_payload(

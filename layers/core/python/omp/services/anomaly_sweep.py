@@ -15,7 +15,6 @@ not on the points' own timestamps: a backfill of old points is data arriving, no
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -25,8 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from omp.domain import anomaly as a
 from omp.domain.errors import Conflict
-from omp.domain.ingest import IngestEnvelope
-from omp.domain.timeutil import iso
 
 if TYPE_CHECKING:
     from omp.domain.detector_settings import DetectorConfig
@@ -166,17 +163,7 @@ def _same_alarm(x: Mapping[str, Any] | None, y: Mapping[str, Any]) -> bool:
 
 
 def _submit(alerts: IngestQueue, payload: dict[str, Any], now: datetime) -> None:
-    raw = json.dumps(payload, separators=(",", ":"))
-    alerts.submit(
-        IngestEnvelope(
-            source="anomaly",
-            received_at=iso(now),
-            principal=a.ANOMALY_PRINCIPAL,
-            request_id=f"{payload['fingerprint']}@{payload['timestamp']}:resolved",
-            payload=payload,
-        ),
-        raw.encode(),
-    )
+    alerts.submit(*a.signal_envelope(payload, now))
 
 
 def _resolve(

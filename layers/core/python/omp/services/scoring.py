@@ -7,7 +7,6 @@ docs/baselines-and-anomalies.md, "In the platform", describes the flow and its g
 from __future__ import annotations
 
 import bisect
-import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -20,8 +19,6 @@ from omp.analytics.detectors import DetectorSettings, Direction, PointScore, Ser
 from omp.domain import anomaly as a
 from omp.domain.detector_settings import DetectorConfig
 from omp.domain.errors import Conflict
-from omp.domain.ingest import IngestEnvelope
-from omp.domain.timeutil import iso
 
 if TYPE_CHECKING:
     from omp.ports import BaselineStore
@@ -246,17 +243,7 @@ def _prune_seen(state: a.DetectorState) -> None:
 
 def _submit(alerts: IngestQueue, payloads: Sequence[dict[str, Any]], now: datetime) -> None:
     for p in payloads:
-        raw = json.dumps(p, separators=(",", ":"))
-        alerts.submit(
-            IngestEnvelope(
-                source="anomaly",
-                received_at=iso(now),
-                principal=a.ANOMALY_PRINCIPAL,
-                request_id=f"{p['fingerprint']}@{p['timestamp']}:{p['status']}",
-                payload=p,
-            ),
-            raw.encode(),
-        )
+        alerts.submit(*a.signal_envelope(p, now))
 
 
 def score(
