@@ -172,6 +172,16 @@ def score_series(
                 settings=summary,
             )
 
+        def fire(ps: PointScore) -> None:
+            """Open the series' alarm at this point (one alarm open per series)."""
+            state.alarm = {
+                "fingerprint": a.fingerprint(series.series_id, ps.detector),
+                "detector": ps.detector,
+                "started_at": ts,  # noqa: B023 - used at once
+            }
+            state.in_band = 0
+            payloads.append(payload("firing", ps.detector, ts, ps))  # noqa: B023
+
         if state.last_ts is not None and ts <= state.last_ts:
             if ts in seen_set or ts == state.last_ts:
                 counts.skipped += 1  # a replay (redelivery, a sender's retry)
@@ -189,13 +199,7 @@ def score_series(
             late_run = late_run + 1 if ps.score >= threshold else 0
             cooling = abs(ts - det.last_alarm_ts) < settings.cooldown_s
             if state.alarm is None and late_run >= settings.min_duration and not cooling:
-                state.alarm = {
-                    "fingerprint": a.fingerprint(series.series_id, ps.detector),
-                    "detector": ps.detector,
-                    "started_at": ts,
-                }
-                state.in_band = 0
-                payloads.append(payload("firing", ps.detector, ts, ps))
+                fire(ps)
             continue
         ps = _feed(det, state, period, ts, value)
         if state.seen_from is None:
@@ -207,13 +211,7 @@ def score_series(
 
         if state.alarm is None:
             if ps.score >= threshold:
-                state.alarm = {
-                    "fingerprint": a.fingerprint(series.series_id, ps.detector),
-                    "detector": ps.detector,
-                    "started_at": ts,
-                }
-                state.in_band = 0
-                payloads.append(payload("firing", ps.detector, ts, ps))
+                fire(ps)
             continue
         in_band = not math.isnan(ps.lower) and ps.lower <= value <= ps.upper
         state.in_band = state.in_band + 1 if in_band else 0
