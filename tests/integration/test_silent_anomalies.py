@@ -122,8 +122,8 @@ def test_a_silent_series_is_resolved_once_with_reason_no_data(firing, clock):
     payload = json.loads(record["body"])["payload"]
     assert payload["status"] == "resolved" and payload["reason"] == "no_data"
     assert payload["fingerprint"] == before.alarm["fingerprint"]
-    assert payload["started_at"] == a._iso(before.alarm["started_at"])
-    assert payload["timestamp"] == a._iso(T0 + SILENCE)
+    assert payload["started_at"] == a.epoch_iso(before.alarm["started_at"])
+    assert payload["timestamp"] == a.epoch_iso(T0 + SILENCE)
 
     [alarm] = support.anomaly_alarms()
     assert alarm["status"] == "resolved"

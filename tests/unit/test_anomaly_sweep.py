@@ -143,9 +143,9 @@ def test_silent_alarms_are_resolved_with_reason_no_data_and_cleared():
     [p] = payloads
     assert p["status"] == "resolved" and p["reason"] == "no_data"
     assert p["fingerprint"] == "ser_a/spike" and p["detector"] == "spike"
-    assert p["started_at"] == a._iso(T0 - 7200)
-    assert p["timestamp"] == a._iso(T0 - 4000 + 1800)  # when the silence began to count
-    assert p["last_data_at"] == a._iso(T0 - 4000) and p["silence_s"] == 1800
+    assert p["started_at"] == a.epoch_iso(T0 - 7200)
+    assert p["timestamp"] == a.epoch_iso(T0 - 4000 + 1800)  # when the silence began to count
+    assert p["last_data_at"] == a.epoch_iso(T0 - 4000) and p["silence_s"] == 1800
     assert p["metric"] == "http.latency" and p["dimensions"] == {"service": "checkout"}
     assert p["value"] is None and p["lower"] is None and p["threshold"] == 0.7
     assert envelopes[0].request_id == f"ser_a/spike@{p['timestamp']}:resolved"
@@ -286,7 +286,7 @@ def test_the_silence_is_set_per_rule():
     [envelope] = alerts.sent
     assert envelope.payload["fingerprint"] == "ser_a/spike"
     assert envelope.payload["silence_s"] == 600
-    assert envelope.payload["timestamp"] == a._iso(T0 - 100)
+    assert envelope.payload["timestamp"] == a.epoch_iso(T0 - 100)
     assert store.states["ser_unregistered"].alarm is not None
 
 

@@ -300,7 +300,7 @@ def test_min_duration_needs_that_many_late_points_at_the_alarm_level(scored):
     out = _score(store, alerts, _late([(LAST - 3_510, 170.0), (LAST - 3_450, 171.0)]), config)
     assert out.fired == 1
     [fired] = alerts.payloads()
-    assert fired["timestamp"] == a._iso(LAST - 3_450)  # the point that made it last
+    assert fired["timestamp"] == a.epoch_iso(LAST - 3_450)  # the point that made it last
 
 
 def test_the_tracked_timestamps_stay_within_the_limit():

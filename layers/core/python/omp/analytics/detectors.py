@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from omp.analytics import hw_replay
+
 if TYPE_CHECKING:
     from omp.analytics.baselines import Baseline
 
@@ -174,7 +176,6 @@ class SeriesDetector:
         self.short: deque[float] = deque(maxlen=DENSITY_WINDOW)
         self.above = 0  # consecutive points over the detection level (min_duration)
         self.last_alarm_ts = -math.inf  # series time of the last alarm-level score let through
-        self.fitted = False
         self.point_rarity = _Rarity(RARITY_WINDOW)
         self.dense_rarity = _Rarity(RARITY_WINDOW)
         self.slow_mean = math.nan
@@ -215,7 +216,6 @@ class SeriesDetector:
             "short": list(self.short),
             "above": self.above,
             "last_alarm_ts": None if math.isinf(self.last_alarm_ts) else self.last_alarm_ts,
-            "fitted": self.fitted,
             "point_rarity": list(self.point_rarity.order),
             "dense_rarity": list(self.dense_rarity.order),
             "slow_mean": num(self.slow_mean),
@@ -243,7 +243,6 @@ class SeriesDetector:
         # A v1 state counted points since the alarm; its cooldown is simply forgotten.
         last = data.get("last_alarm_ts")
         det.last_alarm_ts = -math.inf if last is None else float(last)
-        det.fitted = bool(data["fitted"])
         det.point_rarity.load(data["point_rarity"])
         det.dense_rarity.load(data["dense_rarity"])
         det.slow_mean, det.slow_spread = num(data["slow_mean"]), float(data["slow_spread"])
@@ -262,10 +261,9 @@ class SeriesDetector:
         # The errors ranked before the first baseline are kept: they are in the series' units
         # like the later ones, and larger (a crude model), so they only make the first alarms
         # after the fit more conservative.
-        self.fitted = True
         p = int(model["period"])
         phi, trend, k = float(model["phi"]), float(model["trend"]), max(0, ahead)
-        damp = float(k) if math.isclose(phi, 1.0) else phi * (1 - phi**k) / (1 - phi)
+        damp = hw_replay.damped_steps(phi, k)
         self.b = _Baseline(
             period=p,
             multiplicative=bool(model["multiplicative"]),

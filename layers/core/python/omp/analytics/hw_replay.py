@@ -44,17 +44,21 @@ def band_at(model: Mapping[str, Any], expected: float) -> Band:
     return Band(expected, expected + q_low, expected + q_high, scale)
 
 
+def damped_steps(phi: float, h: int) -> float:
+    """phi + phi^2 + ... + phi^h: how many trend steps the level moves in `h` steps of a damped
+    trend (0 for h <= 0)."""
+    if h <= 0:
+        return 0.0
+    if math.isclose(phi, 1.0):
+        return float(h)
+    return phi * (1 - phi**h) / (1 - phi)
+
+
 def project(model: Mapping[str, Any], h: int) -> Band:
     """The band `h` grid steps after the last fitted point (see the module docstring for
     h <= 0)."""
     phi, trend = float(model["phi"]), float(model["trend"])
-    if h <= 0:
-        damp = 0.0
-    elif math.isclose(phi, 1.0):
-        damp = float(h)
-    else:
-        damp = phi * (1 - phi**h) / (1 - phi)
-    base = float(model["level"]) + damp * trend
+    base = float(model["level"]) + damped_steps(phi, h) * trend
     p = int(model["period"])
     if not p:
         return band_at(model, base)

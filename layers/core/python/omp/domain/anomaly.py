@@ -152,7 +152,8 @@ def merge(groups: Sequence[SeriesPoints]) -> dict[str, SeriesPoints]:
     return out
 
 
-def _iso(ts: float) -> str:
+def epoch_iso(ts: float) -> str:
+    """Epoch seconds as RFC 3339 UTC to the second (the anomaly payloads' time format)."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -204,8 +205,8 @@ def alarm_payload(
         "dimensions": dict(series.dimensions),
         "detector": detector,
         "fingerprint": fingerprint(series.series_id, detector),
-        "timestamp": _iso(timestamp),
-        "started_at": _iso(started_at),
+        "timestamp": epoch_iso(timestamp),
+        "started_at": epoch_iso(started_at),
         "value": num(value),
         "expected": num(expected),
         "lower": num(lower),

@@ -14,7 +14,6 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -221,7 +220,7 @@ def run_backtest(
     threshold = settings.alarm_threshold
     alarms = [
         {
-            "timestamp": _iso(int(ts[i])),
+            "timestamp": a.epoch_iso(int(ts[i])),
             "value": float(vs[i]),
             "expected": _num(p.expected),
             "lower": _num(p.lower),
@@ -259,10 +258,6 @@ def run_backtest(
         nab=report,
         suggested_sensitivity=suggested,
     )
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _num(x: float) -> float | None:

@@ -19,7 +19,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from omp.domain import anomaly as a
@@ -109,10 +109,6 @@ def silence_of(
     return policy.after_s(state.step_s, config.rule_for(name, dims).no_data_after_s)
 
 
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def no_data_payload(
     state: a.DetectorState,
     series: SeriesRecord | None,
@@ -149,7 +145,7 @@ def no_data_payload(
     # the firing's fingerprint, even if the fingerprint scheme were to change
     payload["fingerprint"] = str(state.alarm.get("fingerprint") or payload["fingerprint"])
     payload["reason"] = REASON
-    payload["last_data_at"] = _iso(last_activity(state))
+    payload["last_data_at"] = a.epoch_iso(last_activity(state))
     payload["silence_s"] = after
     return payload
 

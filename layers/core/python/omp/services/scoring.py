@@ -15,7 +15,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from omp.analytics import hw_replay
-from omp.analytics.detectors import DetectorSettings, Direction, PointScore, SeriesDetector
+from omp.analytics.detectors import (
+    SURPRISE_MIN,
+    DetectorSettings,
+    Direction,
+    PointScore,
+    SeriesDetector,
+)
 from omp.domain import anomaly as a
 from omp.domain.detector_settings import DetectorConfig
 from omp.domain.errors import Conflict
@@ -33,7 +39,7 @@ MAX_WRITE_ATTEMPTS = 3
 # limit) to tell a redelivered point from a late one.
 LATE_LIMIT_S = 86_400
 MAX_SEEN = 5_000
-LATE_SURPRISE_MIN = 4.5  # standard deviations, as the detector's gate (detectors.SURPRISE_MIN)
+LATE_SURPRISE_MIN = SURPRISE_MIN  # standard deviations: the detector's own gate
 LATE_DETECTOR = "late"
 
 
@@ -154,34 +160,36 @@ def score_series(
         "direction": str(settings.direction),
         "min_duration": settings.min_duration,
     }
+
+    def payload(
+        status: str, detector: str, started: int, ts: int, value: float, ps: PointScore
+    ) -> dict[str, Any]:
+        return a.alarm_payload(
+            status=status,
+            series=series,
+            detector=detector,
+            timestamp=ts,
+            value=value,
+            expected=ps.expected,
+            lower=ps.lower,
+            upper=ps.upper,
+            score=ps.score,
+            threshold=threshold,
+            started_at=started,
+            settings=summary,
+        )
+
+    def fire(ts: int, value: float, ps: PointScore) -> None:
+        """Open the series' alarm at this point (one alarm open per series)."""
+        state.alarm = {
+            "fingerprint": a.fingerprint(series.series_id, ps.detector),
+            "detector": ps.detector,
+            "started_at": ts,
+        }
+        state.in_band = 0
+        payloads.append(payload("firing", ps.detector, ts, ts, value, ps))
+
     for ts, value in series.points:
-
-        def payload(status: str, detector: str, started: int, ps: PointScore) -> dict[str, Any]:
-            return a.alarm_payload(
-                status=status,
-                series=series,
-                detector=detector,
-                timestamp=ts,  # noqa: B023 - used at once
-                value=value,  # noqa: B023
-                expected=ps.expected,
-                lower=ps.lower,
-                upper=ps.upper,
-                score=ps.score,
-                threshold=threshold,
-                started_at=started,
-                settings=summary,
-            )
-
-        def fire(ps: PointScore) -> None:
-            """Open the series' alarm at this point (one alarm open per series)."""
-            state.alarm = {
-                "fingerprint": a.fingerprint(series.series_id, ps.detector),
-                "detector": ps.detector,
-                "started_at": ts,  # noqa: B023 - used at once
-            }
-            state.in_band = 0
-            payloads.append(payload("firing", ps.detector, ts, ps))  # noqa: B023
-
         if state.last_ts is not None and ts <= state.last_ts:
             if ts in seen_set or ts == state.last_ts:
                 counts.skipped += 1  # a replay (redelivery, a sender's retry)
@@ -199,7 +207,7 @@ def score_series(
             late_run = late_run + 1 if ps.score >= threshold else 0
             cooling = abs(ts - det.last_alarm_ts) < settings.cooldown_s
             if state.alarm is None and late_run >= settings.min_duration and not cooling:
-                fire(ps)
+                fire(ts, value, ps)
             continue
         ps = _feed(det, state, period, ts, value)
         if state.seen_from is None:
@@ -211,13 +219,14 @@ def score_series(
 
         if state.alarm is None:
             if ps.score >= threshold:
-                fire(ps)
+                fire(ts, value, ps)
             continue
         in_band = not math.isnan(ps.lower) and ps.lower <= value <= ps.upper
         state.in_band = state.in_band + 1 if in_band else 0
         if state.in_band >= resolve_after:
             alarm = state.alarm
-            payloads.append(payload("resolved", alarm["detector"], int(alarm["started_at"]), ps))
+            started = int(alarm["started_at"])
+            payloads.append(payload("resolved", alarm["detector"], started, ts, value, ps))
             state.alarm, state.in_band = None, 0
     _prune_seen(state)
     state.detector = det.to_dict()
