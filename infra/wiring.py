@@ -20,6 +20,13 @@ from typing import Literal
 Access = Literal["read", "write"]
 
 SERVICES = ("monitoring", "cmdb", "automation", "itsm", "security", "bcdr")
+
+
+def stack_group(service: str, stack: str) -> str:
+    """The name of a service stack: the service, or `<service>-<stack>` for a stack of its own."""
+    return f"{service}-{stack}" if stack else service
+
+
 _STACK_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")  # Function.stack
 
 # --------------------------------------------------------------------------------------------
@@ -254,7 +261,7 @@ class Function:
     @property
     def stack_group(self) -> str:
         """ "monitoring" or "monitoring-metrics": the service stack the function is built in."""
-        return f"{self.service}-{self.stack}" if self.stack else self.service
+        return stack_group(self.service, self.stack)
 
 
 _ALARM_EVENTS = ("platform",)

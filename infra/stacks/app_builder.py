@@ -82,7 +82,7 @@ def build(
         search_endpoint=NetworkStack.import_value(config.stage, "search-endpoint"),
     )
     for service, part in catalog.stacks():
-        group = f"{service}-{part}" if part else service  # Function.stack_group
+        group = wiring.stack_group(service, part)
         needs_network = any(fn.in_vpc for fn in catalog.functions if fn.stack_group == group)
         stack = ServiceStack(
             app,
