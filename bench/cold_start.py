@@ -87,7 +87,6 @@ _TIMED = (
 # opensearch) are left out for every handler and for the baseline alike: the container creates
 # them on first use, as a hello-world that called AWS would.
 FIRST_CALL_IMPORTS: dict[str, tuple[str, ...]] = {
-    "backtest-detector": ("omp.services.anomaly",),  # numpy
     "ingest-otlp-metrics": (  # protobuf bodies (JSON bodies need json_format too)
         "google.protobuf.json_format",
         "opentelemetry.proto.collector.metrics.v1.metrics_service_pb2",

@@ -114,6 +114,8 @@ QUEUES: tuple[Queue, ...] = (
     Queue("notifications", visibility_timeout_s=120, max_receive_count=5),
     # Accepted metric points grouped by series, for the anomaly scorer (score-metrics).
     Queue("metric-points", visibility_timeout_s=180, max_receive_count=5),
+    # Backtest jobs, one per message: runs of up to 300 s, one retry.
+    Queue("backtests", visibility_timeout_s=360, max_receive_count=2),
 )
 
 BUSES: tuple[Bus, ...] = (Bus(PLATFORM_BUS),)
@@ -827,9 +829,27 @@ FUNCTIONS: tuple[Function, ...] = (
         stack="metrics",
         handler="monitoring/backtest_detector",
         trigger=HttpRoute("POST", "/v1/detectors/backtest", "metrics:read"),
+        tables={"metrics": "write"},  # the job item (reads the series, writes only the job)
+        queues=("backtests",),
+        idempotent=True,
+    ),
+    Function(
+        name="get-backtest",
+        service="monitoring",
+        stack="metrics",
+        handler="monitoring/get_backtest",
+        trigger=HttpRoute("GET", "/v1/detectors/backtests/{backtest_id}", "metrics:read"),
         tables={"metrics": "read"},
-        memory_mb=1769,
-        timeout_s=29,  # API Gateway's integration limit; 20,000 points at most
+    ),
+    Function(
+        name="run-backtest",
+        service="monitoring",
+        stack="metrics",
+        handler="monitoring/run_backtest",
+        trigger=QueueTrigger("backtests", batch_size=1),
+        tables={"metrics": "write"},  # the job item; the points are only read
+        memory_mb=1769,  # one full vCPU: the detector runs point by point
+        timeout_s=300,  # 100,000 points take ~35 s; under the queue's 360 s visibility timeout
     ),
     Function(
         name="score-metrics",
@@ -1230,6 +1250,10 @@ def environment(fn: Function, resolve: ResourceResolver, stage: str) -> dict[str
         # every installed distribution's entry points for them (about a third of an alarm
         # handler's import time, see docs/benchmarks.md).
         "PYDANTIC_DISABLE_PLUGINS": "1",
+        # numpy's OpenBLAS starts one worker thread per core at import, and they spin: on this
+        # project's 2-core bench that is ~40 ms of CPU, as much as numpy's own import. Nothing
+        # here calls BLAS (the fits are element-wise across series), so one thread loses nothing.
+        "OPENBLAS_NUM_THREADS": "1",
     }
     if isinstance(fn.trigger, HttpRoute):
         env["OMP_PERMISSION"] = fn.trigger.permission

@@ -108,3 +108,44 @@ def test_a_spike_becomes_an_anomaly_alarm_and_resolves(api: httpx.Client) -> Non
         lambda: [a for a in _anomaly_alarms(api, name) if a["status"] == "resolved"] or None,
         timeout=30,
     )
+
+
+def test_a_backtest_is_queued_run_by_the_worker_and_read_back(api: httpx.Client) -> None:
+    """POST queues the job (202); the local runtime drains the backtests queue into
+    run-backtest; GET answers the result once it succeeded."""
+    name = f"e2e.backtest.{uuid.uuid4().hex[:8]}"
+    start = (int(time.time()) - 2 * 86_400) // STEP * STEP
+    values = 100 + np.random.default_rng(9).normal(0, 1, 800)
+    values[600:604] += 50
+    _send(api, name, start, values)
+    [series] = api.get("/v1/metrics/series", params={"name_prefix": name}).json()["series"]
+
+    def stamp(ts: int) -> str:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    window = {"from": stamp(start + 595 * STEP), "to": stamp(start + 620 * STEP)}
+    queued = api.post(
+        "/v1/detectors/backtest",
+        json={
+            "series_id": series["id"],
+            "from": stamp(start),
+            "to": stamp(start + 800 * STEP),
+            "windows": [window],
+        },
+    )
+    assert queued.status_code == 202, queued.text
+    job_id = queued.json()["backtest"]["id"]
+
+    def ended() -> dict[str, Any] | None:
+        got = api.get(f"/v1/detectors/backtests/{job_id}")
+        assert got.status_code == 200, got.text
+        job: dict[str, Any] = got.json()["backtest"]
+        return job if job["status"] in ("succeeded", "failed") else None
+
+    job = wait_for(ended, timeout=60)
+    assert job["status"] == "succeeded", job
+    assert job["result"]["points"] == 800
+    assert job["result"]["nab"]["standard"]["detected_windows"] == 1
+    missing = api.get("/v1/detectors/backtests/bkt_01KKBSWHG0KCZ7Y3W8V6P5R4QT")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "BACKTEST_NOT_FOUND"

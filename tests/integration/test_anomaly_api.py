@@ -213,7 +213,21 @@ def test_detector_settings_are_versioned_and_validated(clock):
     assert body["detector_config"]["version"] == 1
 
 
-def test_the_backtest_route_scores_a_stored_series_against_labelled_windows(fitted):
+def _run_backtests():
+    """Drain the backtests queue into run-backtest; the messages it ran."""
+    records = support.drain_queue("backtests")
+    for record in records:
+        assert invoke("run-backtest", {"Records": [record]}) == {"batchItemFailures": []}
+    return records
+
+
+def _backtest(backtest_id):
+    status, answer, _ = call_api("get-backtest", path_params={"backtest_id": backtest_id})
+    assert status == 200, answer
+    return answer["backtest"]
+
+
+def test_a_backtest_job_scores_a_stored_series_against_labelled_windows(fitted):
     rng = fitted
     values = 100 + rng.normal(0, 1, 400)
     values[300:305] += 40
@@ -227,22 +241,72 @@ def test_the_backtest_route_scores_a_stored_series_against_labelled_windows(fitt
         "settings": {"sensitivity": 0.5},
     }
     status, answer, _ = call_api("backtest-detector", body=body)
-    assert status == 200, answer
-    bt = answer["backtest"]
+    assert status == 202, answer
+    queued = answer["backtest"]
+    assert queued["status"] == "queued" and queued["id"].startswith("bkt_")
+    assert queued["result"] is None and queued["created_by"] == "tester"
+    assert queued["windows"] == [
+        {"from": "2026-03-02T06:55:00.000Z", "to": "2026-03-02T07:20:00.000Z"}
+    ]
+    assert _backtest(queued["id"])["status"] == "queued"
+
+    assert len(_run_backtests()) == 1
+    done = _backtest(queued["id"])
+    assert done["status"] == "succeeded" and done["error"] is None, done
+    assert done["started_at"] and done["finished_at"]
+    bt = done["result"]
     assert bt["points"] == 1000 and bt["threshold"] == 0.7
+    assert bt["alarms_total"] >= len(bt["alarms"]) > 0
     assert bt["nab"]["standard"]["windows"] == 1
     assert bt["nab"]["standard"]["detected_windows"] == 1
     assert any(a["timestamp"] >= "2026-03-02T07:00:00Z" for a in bt["alarms"])
+    assert done["settings"]["sensitivity"] == 0.5
+
+    # A redelivered message of an ended job changes nothing.
+    redelivered = {"messageId": "m2", "body": json.dumps({"job_id": queued["id"]})}
+    assert invoke("run-backtest", {"Records": [redelivered]}) == {"batchItemFailures": []}
+    assert _backtest(queued["id"]) == done
+
+
+def test_a_backtest_that_cannot_run_says_why(fitted):
+    body = {
+        "series_id": SID,
+        "from": "2026-01-01T00:00:00Z",
+        "to": "2026-01-02T00:00:00Z",
+    }
+    status, answer, _ = call_api("backtest-detector", body=body)
+    assert status == 202, answer
+    _run_backtests()
+    failed = _backtest(answer["backtest"]["id"])
+    assert failed["status"] == "failed" and failed["result"] is None
+    assert failed["error"]["code"] == "BACKTEST_TOO_FEW_POINTS"
+    assert failed["error"]["details"] == {"points": 0, "min_points": 50}
 
     status, answer, _ = call_api("backtest-detector", body={**body, "series_id": "ser_" + "0" * 24})
     assert status == 404 and answer["error"]["code"] == "SERIES_NOT_FOUND"
-    status, answer, _ = call_api(
-        "backtest-detector",
-        body={**body, "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"},
-    )
-    assert status == 422 and answer["error"]["code"] == "BACKTEST_TOO_FEW_POINTS"
+    status, answer, _ = call_api("backtest-detector", body={**body, "series_id": "abc"})
+    assert status == 422 and answer["error"]["code"] == "INVALID_SERIES_ID"
     status, answer, _ = call_api("backtest-detector", body={**body, "windows": [{"from": "x"}]})
     assert status == 422
+    status, answer, _ = call_api("backtest-detector", body={**body, "to": body["from"]})
+    assert status == 422 and answer["error"]["code"] == "INVALID_TIME_RANGE"
+    assert support.drain_queue("backtests") == []  # nothing queued for a refused request
+    for unknown in ("bkt_01KKBSWHG0KCZ7Y3W8V6P5R4QT", "nope"):
+        status, answer, _ = call_api("get-backtest", path_params={"backtest_id": unknown})
+        assert status == 404 and answer["error"]["code"] == "BACKTEST_NOT_FOUND"
+    # A message for a job that is gone is dropped, not retried.
+    gone = {"messageId": "m3", "body": json.dumps({"job_id": "bkt_01KKBSWHG0KCZ7Y3W8V6P5R4QT"})}
+    assert invoke("run-backtest", {"Records": [gone]}) == {"batchItemFailures": []}
+
+
+def test_a_backtest_retried_with_its_idempotency_key_is_queued_once(fitted):
+    body = {"series_id": SID, "from": "2026-03-01T00:00:00Z", "to": "2026-03-02T12:00:00Z"}
+    key = {"Idempotency-Key": "bt-1"}
+    first = call_api("backtest-detector", body=body, headers=key)
+    again = call_api("backtest-detector", body=body, headers=key)
+    assert first[0] == again[0] == 202
+    assert first[1]["backtest"]["id"] == again[1]["backtest"]["id"]
+    assert len(support.drain_queue("backtests")) == 1
 
 
 def test_anomaly_is_not_a_webhook_source(clock):

@@ -404,6 +404,14 @@ def search() -> Any:
     return _cache[key]
 
 
+def backtest_jobs() -> Any:
+    """Backtest jobs on the metrics table, and the backtests queue where the function may send."""
+    from omp.adapters.dynamo_backtests import DynamoBacktestJobs
+
+    queue = env.get("OMP_QUEUE_BACKTESTS") or ""
+    return _build("backtest_jobs", "OMP_TABLE_METRICS", lambda t: DynamoBacktestJobs(t, queue))
+
+
 def import_jobs() -> Any:
     from omp.adapters.dynamo_cmdb import DynamoImportJobs
 

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from omp.analytics import backtest, baselines, nab
 from omp.analytics.detectors import DetectorSettings
 from omp.domain import anomaly as a
+from omp.domain import backtest_jobs
 from omp.domain.errors import PayloadTooLarge, ValidationFailed
 from omp.services import baseline_band
 
@@ -169,8 +170,8 @@ require_baseline = baseline_band.require_baseline
 
 # ---- backtest ---------------------------------------------------------------------------------
 
-MAX_BACKTEST_POINTS = 20_000
-MIN_BACKTEST_POINTS = 50
+MAX_BACKTEST_POINTS = backtest_jobs.MAX_POINTS
+MIN_BACKTEST_POINTS = backtest_jobs.MIN_POINTS
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,8 @@ class BacktestResult:
     threshold: float
     max_score: float
     mean_score: float
-    alarms: list[dict[str, Any]]
+    alarms: list[dict[str, Any]]  # the first MAX_ALARMS points at or over the threshold
+    alarms_total: int
     nab: dict[str, dict[str, Any]]
     suggested_sensitivity: float | None
 
@@ -254,7 +256,8 @@ def run_backtest(
         threshold=round(threshold, 4),
         max_score=round(max(values), 4),
         mean_score=round(float(np.mean(values)), 4),
-        alarms=alarms[:500],
+        alarms=alarms[: backtest_jobs.MAX_ALARMS],
+        alarms_total=len(alarms),
         nab=report,
         suggested_sensitivity=suggested,
     )

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from omp.domain import metrics as m
 from omp.domain.errors import DomainError, NotFound, ValidationFailed
 from omp.domain.ids import new_id
-from omp.domain.metric_sources import CreateMetricSource, MetricSource, dimension_key, series_name
 from omp.domain.pagination import Page
 
 if TYPE_CHECKING:
+    from omp.domain.metric_sources import CreateMetricSource, MetricSource
     from omp.ports import CloudWatchMetrics, MetricSourceStore, MetricStore
 
 # ---- ingestion ------------------------------------------------------------------------------
@@ -216,6 +216,8 @@ def query(q: MetricQuery, store: MetricStore) -> QueryResult:
 def create_source(
     body: CreateMetricSource, *, actor: str, now: datetime, sources: MetricSourceStore
 ) -> MetricSource:
+    from omp.domain.metric_sources import MetricSource  # the ingest routes do without it
+
     source = MetricSource(
         **body.model_dump(),
         id=new_id("msrc", int(now.timestamp() * 1000)),
@@ -261,6 +263,8 @@ def pull_source(
     now: datetime,
     limits: m.MetricLimits,
 ) -> tuple[IngestOutcome, dict[str, Any]]:
+    from omp.domain.metric_sources import dimension_key, series_name
+
     start, end = pull_window(source.period, now)
     data = cloudwatch.get_metric_data(cloudwatch_queries(source), start, end)
     base = {dimension_key(d.name): d.value for d in source.dimensions}
