@@ -59,3 +59,15 @@ def translate(exc: Exception) -> DomainError:
             f"AWS is unreachable ({type(exc).__name__})", code="DEPENDENCY_FAILED"
         )
     raise exc
+
+
+def enqueue_job(queue_url: str, job_id: str) -> None:
+    """Queue a job for its worker: one SQS message `{"job_id": ...}` (imports, backtests)."""
+    import json
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps({"job_id": job_id}))
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(exc) from exc

@@ -12,7 +12,7 @@ import json
 import zlib
 from typing import Any
 
-from omp.adapters.aws import client, translate
+from omp.adapters.aws import enqueue_job
 from omp.adapters.dynamo import ConditionFailed, call
 from omp.domain.backtest_jobs import KEEP_DAYS, epoch
 
@@ -57,14 +57,7 @@ class DynamoBacktestJobs:
         return job
 
     def enqueue(self, job_id: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            client("sqs").send_message(
-                QueueUrl=self.queue_url, MessageBody=json.dumps({"job_id": job_id})
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc) from exc
+        enqueue_job(self.queue_url, job_id)
 
     def _put(self, job: dict[str, Any], **condition: Any) -> None:
         body = zlib.compress(json.dumps(job, separators=(",", ":")).encode(), 6)

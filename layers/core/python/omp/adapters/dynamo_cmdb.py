@@ -23,7 +23,7 @@ import hashlib
 import json
 from typing import Any
 
-from omp.adapters.aws import client, translate
+from omp.adapters.aws import client, enqueue_job, translate
 from omp.adapters.dynamo import batch_get, call, from_item, to_item
 from omp.domain.cmdb.cis import Ci
 from omp.domain.cmdb.history import HistoryRecord
@@ -504,11 +504,4 @@ class S3ImportFiles:
             raise translate(exc) from exc
 
     def enqueue(self, job_id: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            client("sqs").send_message(
-                QueueUrl=self.queue_url, MessageBody=json.dumps({"job_id": job_id})
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc) from exc
+        enqueue_job(self.queue_url, job_id)
