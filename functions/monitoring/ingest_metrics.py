@@ -3,7 +3,7 @@ accepted and every rejected point (index, reason); 429 SERIES_LIMIT_EXCEEDED, sa
 points of new series went beyond the source's series limit (the others were stored)."""
 
 from omp.api import metrics
-from omp.domain.metrics import IngestResponse, MetricBatchIn
+from omp.domain.metric_models import IngestResponse, MetricBatchIn
 from omp.runtime import http
 
 # Inlined: a `#/$defs/...` reference would resolve against the whole OpenAPI document.

@@ -1,8 +1,8 @@
 """GET /v1/metrics/series: registered series by name, filtered by name prefix, one dimension
 (`key=value`) or source; paginated with limit and next_token."""
 
-from omp.api.metrics import SeriesListParams
-from omp.domain.metrics import Series, SeriesListResponse
+from omp.api.metric_queries import SeriesListParams
+from omp.domain.metric_models import Series, SeriesListResponse
 from omp.runtime import container, http
 from omp.services import metrics
 

@@ -1,8 +1,8 @@
 """GET /v1/metrics/query: one series downsampled to `step` windows by `stat`."""
 
-from omp.api import metrics
-from omp.api.metrics import QueryParams
-from omp.domain.metrics import QueryResponse
+from omp.api import metric_queries
+from omp.api.metric_queries import QueryParams
+from omp.domain.metric_models import QueryResponse
 from omp.runtime import http
 
 route = http.Route(
@@ -16,7 +16,7 @@ route = http.Route(
 
 
 def query_metrics(request: http.Request) -> QueryResponse:
-    return metrics.query(request.query_as(QueryParams))
+    return metric_queries.query(request.query_as(QueryParams))
 
 
 lambda_handler = http.handler(route, query_metrics)

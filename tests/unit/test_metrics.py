@@ -132,7 +132,7 @@ def test_query_route_offers_exactly_the_downsampling_stats():
     from typing import get_args
 
     from omp.analytics.downsample import STATS
-    from omp.api.metrics import QueryParams
+    from omp.api.metric_queries import QueryParams
 
     assert set(get_args(QueryParams.model_fields["stat"].annotation)) == set(STATS)
 

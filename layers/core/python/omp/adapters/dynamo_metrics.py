@@ -21,13 +21,16 @@ import contextlib
 import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omp.adapters.dynamo import ConditionFailed, batch_get, call, from_item, to_item
 from omp.domain import metrics as m
 from omp.domain.errors import NotFound, TransientError
-from omp.domain.metric_sources import MetricSource
 from omp.domain.pagination import DEFAULT_LIMIT, Page, decode_token, encode_token
+
+if TYPE_CHECKING:
+    # A pydantic model: the metric-source store loads it, the point store (ingest) does not.
+    from omp.domain.metric_sources import MetricSource
 
 _CHUNK = 100  # points per UpdateItem (4 KB expression limit: ~32 characters per point)
 _WORKERS = 8  # concurrent UpdateItems per batch
@@ -424,6 +427,8 @@ class DynamoMetricSourceStore:
 
 
 def _source_of(item: dict[str, Any]) -> MetricSource:
+    from omp.domain.metric_sources import MetricSource
+
     data = json.loads(item["data"])
     if item.get("last_run"):
         data["last_run"] = json.loads(item["last_run"])

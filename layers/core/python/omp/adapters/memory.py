@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+# Re-exported: the tests import the clocks from here.
+from omp.adapters.clock import FixedClock as FixedClock
+from omp.adapters.clock import SystemClock as SystemClock
 from omp.domain.alarms import ALLOWED_FROM, Alarm, AlarmQuery, AlarmStatus, check_transition
 from omp.domain.audit import AuditEntry, AuditQuery
 from omp.domain.dedup import AlertState, RepeatUpdate, TimelineEntry, apply_repeat
@@ -15,22 +18,6 @@ from omp.domain.incidents import Incident, IncidentAlarm, IncidentStatus
 from omp.domain.pagination import DEFAULT_LIMIT, Page, decode_token, encode_token
 from omp.domain.queries import TimeRange
 from omp.domain.timeutil import iso
-
-
-class FixedClock:
-    def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2026, 1, 1, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class MemoryPublisher:

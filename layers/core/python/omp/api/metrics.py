@@ -1,24 +1,19 @@
-"""The metric routes' shared edge: limits from the environment, the ingest answers (a 429 that
-still reports what was stored; OTLP's own response in JSON or protobuf)."""
+"""The metric ingest routes' shared edge: limits from the environment, the ingest answers (a 429
+that still reports what was stored; OTLP's own response in JSON or protobuf). No pydantic at
+import: the OTLP route answers in OTLP's encoding and never builds a model (the JSON route's
+models come with its own route). The query routes: omp.api.metric_queries."""
 
 from __future__ import annotations
 
 import gzip
 import logging
-import re
 import zlib
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any, Literal
-
-from pydantic import ConfigDict, Field
+from typing import Any
 
 from omp.api.metric_points import queue_for_scoring
-from omp.api.params import epoch_seconds
 from omp.domain import metrics as m
 from omp.domain.errors import BadRequest, DomainError, PayloadTooLarge, ValidationFailed
-from omp.domain.model import Model
-from omp.domain.timeutil import iso
 from omp.runtime import container, http
 from omp.services import metrics as svc
 from omp.sources import otlp_metrics
@@ -66,10 +61,12 @@ def raw_handler(route: http.Route, action: RawAction) -> http.LambdaHandler:
 
 
 def ingest_answer(outcome: svc.IngestOutcome, request_id: str | None) -> dict[str, Any]:
-    body = m.IngestResponse(
+    from omp.domain.metric_models import IngestResponse, RejectedPoint  # the JSON route's own
+
+    body = IngestResponse(
         accepted=outcome.accepted_count,
         rejected=[
-            m.RejectedPoint(index=r.index, reason=r.reason, message=r.message)
+            RejectedPoint(index=r.index, reason=r.reason, message=r.message)
             for r in outcome.rejected
         ],
         series=len(outcome.accepted),
@@ -197,81 +194,3 @@ def otlp_answer(outcome: svc.IngestOutcome, media: str) -> dict[str, Any]:
     from google.protobuf import json_format
 
     return http.respond(200, json_format.MessageToDict(response))
-
-
-# ---- GET routes -----------------------------------------------------------------------------
-
-
-class SeriesListParams(Model):
-    model_config = ConfigDict(extra="ignore")
-
-    name_prefix: str | None = Field(default=None, min_length=1, max_length=m.MAX_NAME_LENGTH)
-    dimension: str | None = Field(
-        default=None, min_length=3, max_length=400, description="key=value"
-    )
-    source: str | None = Field(default=None, min_length=1, max_length=256)
-    limit: int = Field(default=50, ge=1, le=200)
-    next_token: str | None = Field(default=None, max_length=4096)
-
-
-_STEP = re.compile(r"^(\d{1,7})([smhd]?)$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3_600, "d": 86_400}
-
-
-class QueryParams(Model):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    series: str = Field(min_length=1, max_length=64, description="A series id (ser_...)")
-    start: datetime | None = Field(
-        default=None, alias="from", description="RFC 3339 or epoch seconds; default: to - 1 h"
-    )
-    end: datetime | None = Field(
-        default=None, alias="to", description="RFC 3339 or epoch seconds; default: now"
-    )
-    step: str | None = Field(
-        default=None,
-        max_length=8,
-        description="Seconds, or with a unit: 30s, 5m, 1h, 1d (1 s .. 1 d); default: the "
-        "smallest of 1s, 10s, 1m, 5m, 15m, 1h, 6h, 1d giving at most 1,000 points",
-    )
-    stat: Literal["avg", "min", "max", "sum", "count", "p95"] = "avg"
-
-
-def parse_step(raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    match = _STEP.match(raw.strip())
-    step = int(match.group(1)) * _UNITS[match.group(2)] if match else 0
-    if not 1 <= step <= 86_400:
-        raise ValidationFailed(
-            "step must be 1 s to 1 d: seconds or 30s, 5m, 1h, 1d",
-            code="INVALID_STEP",
-            details=[{"loc": ["query", "step"], "msg": "1 s to 1 d"}],
-        )
-    return step
-
-
-def query(params: QueryParams) -> m.QueryResponse:
-    q = svc.build_query(
-        params.series,
-        epoch_seconds(params.start, "from"),
-        epoch_seconds(params.end, "to"),
-        parse_step(params.step),
-        params.stat,
-        now=container.clock().now(),
-        limits=container.metric_limits(),
-    )
-    result = svc.query(q, container.metric_store())
-    from datetime import UTC
-
-    return m.QueryResponse(
-        series=m.Series.of(result.series),
-        stat=q.stat,
-        step=q.step,
-        start=iso(datetime.fromtimestamp(q.start, UTC)),
-        end=iso(datetime.fromtimestamp(q.end, UTC)),
-        points=[
-            m.QueryPoint(timestamp=iso(datetime.fromtimestamp(int(t), UTC)), value=float(v))
-            for t, v in zip(result.timestamps, result.values, strict=True)
-        ],
-    )

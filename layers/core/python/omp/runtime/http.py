@@ -16,9 +16,8 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+import sys
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from omp.domain import access
 from omp.domain.access import Principal
@@ -33,6 +32,10 @@ from omp.domain.errors import (
 )
 from omp.runtime import env
 
+if TYPE_CHECKING:
+    # pydantic is loaded by the routes that have models; a raw route (OTLP) never needs it.
+    from pydantic import BaseModel, ValidationError
+
 logger = logging.getLogger("omp.http")
 
 JSON = "application/json"
@@ -40,7 +43,7 @@ DEFAULT_MAX_BODY = 1_048_576
 IDEMPOTENCY_HEADER = "idempotency-key"
 _IDEMPOTENCY_TTL_S = 24 * 3600
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class Request:
         return self.principal.id
 
 
-Action = Callable[[Request], BaseModel | dict[str, Any]]
+Action = Callable[[Request], "BaseModel | dict[str, Any]"]
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 # ---- answers --------------------------------------------------------------------------------
@@ -106,13 +109,22 @@ def error_body(
 
 
 def respond(status: int, payload: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    body = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+    body = plain(payload)
     return {
         "statusCode": status,
         "headers": {"Content-Type": JSON, **(headers or {})},
         "body": json.dumps(body, separators=(",", ":")),
         "isBase64Encoded": False,
     }
+
+
+def plain(payload: Any) -> Any:
+    """A pydantic model as JSON-ready data; anything else as it is. A model exists only once
+    pydantic is loaded, so a raw route's answer does not load it to find out."""
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(payload, pydantic.BaseModel):
+        return payload.model_dump(mode="json")
+    return payload
 
 
 def _error_response(exc: DomainError, request_id: str | None) -> dict[str, Any]:
@@ -165,6 +177,8 @@ def _parse_body(route: Route, raw: bytes) -> BaseModel | None:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("the request body is not valid JSON", code="MALFORMED_JSON") from exc
+    from pydantic import ValidationError
+
     try:
         return route.body.model_validate(data)
     except ValidationError as exc:
@@ -179,6 +193,8 @@ def _parse_query(route: Route, event: dict[str, Any]) -> BaseModel | None:
     for name, many in (event.get("multiValueQueryStringParameters") or {}).items():
         if many:
             values[name] = many[-1]
+    from pydantic import ValidationError
+
     try:
         return route.query.model_validate(values)
     except ValidationError as exc:
@@ -281,7 +297,7 @@ def _replayable(request: Request, action: Action) -> dict[str, Any]:
         nonlocal ran
         ran = True
         result = action(request)
-        body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+        body = plain(result)
         return {"status": request.route.status, "payload": body}
 
     config = IdempotencyConfig(
