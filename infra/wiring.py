@@ -1128,6 +1128,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="cmdb/run_cmdb_import",
         trigger=QueueTrigger("cmdb-imports", batch_size=1),
         tables={"cmdb": "write"},
+        queues=("cmdb-imports",),  # a run near its time limit queues the job again
         buckets={"cmdb-imports": "read"},
         buses=(PLATFORM_BUS,),
         graph=True,

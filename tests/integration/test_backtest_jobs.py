@@ -78,7 +78,7 @@ def test_one_worker_holds_a_job_until_it_goes_stale(store, clock):
         is None
     )
     assert store.get(JOB_ID)["status"] == "running"
-    # Its worker was cut off: 6 minutes later a redelivery takes the job over.
+    # Its worker was cut off: past STALE_AFTER_S a redelivery takes the job over.
     clock.advance(jobs_domain.STALE_AFTER_S + 1)
     ended = backtest_jobs.run(
         JOB_ID,
@@ -137,10 +137,28 @@ def test_the_consumer_reports_a_failed_record_and_fails_the_job_on_its_last_deli
     assert store.get(JOB_ID)["error"]["code"] == "BACKTEST_UNAVAILABLE"
 
 
-def test_the_worker_gives_up_on_the_queue_s_last_delivery():
-    """run-backtest's MAX_RECEIVES is the backtests queue's maxReceiveCount."""
+def test_the_worker_agrees_with_its_queue():
+    """run-backtest's MAX_RECEIVES is the backtests queue's maxReceiveCount, and a running job
+    turns stale between the worker's timeout and the queue's visibility timeout."""
     from infra import wiring
 
-    handler = support.load_handler(wiring.function("run-backtest").handler)
+    worker = wiring.function("run-backtest")
+    handler = support.load_handler(worker.handler)
     (queue,) = [q for q in wiring.QUEUES if q.name == "backtests"]
     assert queue.max_receive_count == handler.MAX_RECEIVES
+    # A live worker's job is never stale; a crashed one's is by the time SQS redelivers.
+    assert worker.timeout_s < jobs_domain.STALE_AFTER_S < queue.visibility_timeout_s
+
+
+def test_functions_in_one_process_keep_their_own_queue():
+    """The local runtime runs every function in one process: the job store built for
+    run-backtest (no queue) must not be the one backtest-detector (which queues) gets."""
+    from omp.runtime import container, env
+
+    table = {"OMP_TABLE_METRICS": "omp-test-metrics"}
+    with env.overlay(table):
+        worker_side = container.backtest_jobs()
+    with env.overlay({**table, "OMP_QUEUE_BACKTESTS": "https://sqs.local/backtests"}):
+        api_side = container.backtest_jobs()
+    assert worker_side.queue_url == ""
+    assert api_side.queue_url == "https://sqs.local/backtests"

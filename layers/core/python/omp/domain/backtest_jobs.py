@@ -21,8 +21,9 @@ MIN_POINTS = 50
 MAX_ALARMS = 500  # alarm points kept in the result (`alarms_total` counts them all)
 KEEP_DAYS = 7  # the job item's TTL
 # A job marked running whose worker has not written for longer than the worker's timeout
-# (300 s) plus a margin was cut off (a crash or a timeout): a redelivery may take it over.
-STALE_AFTER_S = 360
+# (300 s) was cut off (a crash or a timeout): a redelivery may take it over. Under the queue's
+# visibility timeout (360 s), so the redelivery after a crash always finds the job stale.
+STALE_AFTER_S = 310
 ENDED = ("succeeded", "failed")
 
 

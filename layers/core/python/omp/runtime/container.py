@@ -14,22 +14,24 @@ from omp.runtime import env
 
 T = TypeVar("T")
 
-_cache: dict[tuple[str, str], Any] = {}
+_cache: dict[tuple[str, str, str], Any] = {}
 _overrides: dict[str, Any] = {}
 
 
-def _build(port: str, resource: str, factory: Callable[[str], T]) -> T:
+def _build(port: str, resource: str, factory: Callable[[str], T], variant: str = "") -> T:
+    """`variant`: what else the adapter is built from (a queue URL the function may send to), so
+    functions sharing one process (the local runtime, tests) never get each other's."""
     if port in _overrides:
         return _overrides[port]  # type: ignore[no-any-return]
     name = env.require(resource) if resource else ""
-    key = (port, name)
+    key = (port, name, variant)
     if key not in _cache:
         _cache[key] = factory(name)
     return _cache[key]  # type: ignore[no-any-return]
 
 
 def clock() -> Any:
-    from omp.adapters.memory import SystemClock
+    from omp.adapters.clock import SystemClock
 
     return _build("clock", "", lambda _: SystemClock())
 
@@ -196,7 +198,7 @@ def jwt_verifier() -> Any:
     issuer, client_id = env.get("OMP_COGNITO_ISSUER"), env.get("OMP_COGNITO_CLIENT_ID")
     if not issuer or not client_id:
         return None
-    key = ("jwt", f"{issuer}|{client_id}")
+    key = ("jwt", f"{issuer}|{client_id}", "")
     if key not in _cache:
         _cache[key] = CognitoVerifier(issuer, client_id)
     return _cache[key]
@@ -249,12 +251,12 @@ def graph() -> Any:
         return _overrides["graph"]
     endpoint = env.get("OMP_GRAPH_ENDPOINT") or ""
     if endpoint.startswith(("ws://", "wss://")):
-        key = ("graph", endpoint)
+        key = ("graph", endpoint, "")
         if key not in _cache:
             _cache[key] = GremlinGraph(endpoint=endpoint)
         return _cache[key]
     path = env.get("OMP_GRAPH_PATH") or os.path.join(".local", "graph.sqlite")
-    key = ("graph", path)
+    key = ("graph", path, "")
     if key not in _cache:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         _cache[key] = GremlinGraph(path=path)
@@ -390,14 +392,14 @@ def search() -> Any:
     if endpoint.startswith("https://"):
         from omp.adapters.opensearch_search import OpenSearchIndex
 
-        key = ("search", endpoint)
+        key = ("search", endpoint, "")
         if key not in _cache:
             _cache[key] = OpenSearchIndex(endpoint)
         return _cache[key]
     from omp.adapters.sqlite_search import SqliteSearchIndex
 
     path = env.get("OMP_SEARCH_PATH") or os.path.join(".local", "search.sqlite")
-    key = ("search", path)
+    key = ("search", path, "")
     if key not in _cache:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         _cache[key] = SqliteSearchIndex(path)
@@ -409,7 +411,9 @@ def backtest_jobs() -> Any:
     from omp.adapters.dynamo_backtests import DynamoBacktestJobs
 
     queue = env.get("OMP_QUEUE_BACKTESTS") or ""
-    return _build("backtest_jobs", "OMP_TABLE_METRICS", lambda t: DynamoBacktestJobs(t, queue))
+    return _build(
+        "backtest_jobs", "OMP_TABLE_METRICS", lambda t: DynamoBacktestJobs(t, queue), queue
+    )
 
 
 def import_jobs() -> Any:
@@ -423,7 +427,9 @@ def import_files() -> Any:
     from omp.adapters.dynamo_cmdb import S3ImportFiles
 
     queue = env.get("OMP_QUEUE_CMDB_IMPORTS") or ""
-    return _build("import_files", "OMP_BUCKET_CMDB_IMPORTS", lambda b: S3ImportFiles(b, queue))
+    return _build(
+        "import_files", "OMP_BUCKET_CMDB_IMPORTS", lambda b: S3ImportFiles(b, queue), queue
+    )
 
 
 def ci_changes() -> Any:
