@@ -239,7 +239,7 @@ class Pipeline:
         )
         d = correlation.correlate(facts, self.rules, self.groups, signal.observed_at)
         self.outcomes[d.outcome.value] += 1
-        self.groups.save(d.group)
+        self.groups.save(d.group, d.new_resources)
         self.group_of[alarm_id] = d.group.key
         if d.outcome is Outcome.JOIN:
             assert d.incident_id is not None

@@ -484,13 +484,15 @@ def test_groups_by_resource_follow_saves_and_closing(groups, calls):
     assert list(groups.groups_with_resource("host-9")) == []
     grown = replace(a, resources=a.resources | {"host-3"}, size=2)
     calls.clear()
-    groups.save(grown)
-    assert calls == ["Query", "BatchWriteItem", "PutItem"]  # only the new resource is written
+    groups.save(grown, {"host-3"})
+    assert calls == ["BatchWriteItem", "PutItem"]  # only the new resource is written, no read
     calls.clear()
-    groups.save(grown)
-    assert calls == ["Query", "PutItem"]
+    groups.save(grown, ())
+    assert calls == ["PutItem"]
     assert list(groups.groups_with_resource("host-3")) == [grown]
+    calls.clear()
     groups.save(correlation.close(grown))  # closed: found by resource no more
+    assert calls == ["PutItem", "Query", "BatchWriteItem"]  # its resource items deleted
     assert list(groups.groups_with_resource("host-1")) == []
     assert [g.key for g in groups.groups_with_resource("host-2")] == ["b"]
     assert groups.group("a").closed

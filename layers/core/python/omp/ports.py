@@ -183,7 +183,10 @@ class CorrelationGroupStore(Protocol):
     def groups_with_resource(self, resource: str) -> Iterable[Group]:
         """Groups that are not closed and hold `resource`."""
 
-    def save(self, group: Group) -> None: ...
+    def save(self, group: Group, new_resources: Iterable[str] | None = None) -> None:
+        """Write the group (last writer wins). `new_resources`: resources to add to its resource
+        index (a decision's `new_resources`); None: the group's own `resources` (a group built
+        whole). A closed group leaves the index."""
 
     def delete(self, key: str) -> None: ...
 

@@ -8,9 +8,10 @@ and correlation groups. Key design (see docs/noise-reduction.md, "Storage"):
 - incident: pk `INCIDENT#<id>`, sk `I`; gsi1 `INCIDENTS#<day>` and
   gsi3 `INCIDENT_ST#<status>#<day>`, both sorted by `<opened_at>#<id>` (day of `opened_at`).
 - correlation group: pk `CGROUP#<key>`, sk `G`; while pending also
-  gsi1 `CGROUP_PENDING` / `<first_at>#<key>`.
+  gsi1 `CGROUP_PENDING` / `<first_at>#<key>`. It keeps at most 20 of its resources (a sample).
 - group resource: pk `CGROUP#<key>`, sk `R#<resource>`; gsi2 `CGROUP_RES#<resource>` /
-  `<key>`, one per resource of a group that is not closed.
+  `<key>`, one per resource of a group that is not closed (every one: the full set lives
+  here, not on the group item), stamped with the group's `first_at`.
 
 Timeline entries live in their alarm's partition (next to the alarm item, sk `A`), so a timeline
 is one Query. Times are stored as fixed-width RFC 3339 UTC strings with microseconds, so string
@@ -35,7 +36,7 @@ from omp.adapters.dynamo import (
     list_newest_first,
     to_item,
 )
-from omp.analytics.correlation import Group, Pending
+from omp.analytics.correlation import Group, Pending, sample_resources
 from omp.domain.alarms import Severity
 from omp.domain.dedup import AlertState, AlertStatus, RepeatUpdate, TimelineEntry
 from omp.domain.errors import BadRequest, Conflict, NotFound
@@ -701,6 +702,7 @@ def _group_item(group: Group, closed_ttl: timedelta) -> dict[str, Any]:
         "last_at": ts(group.last_at),
         "size": group.size,
         "resources": sorted(group.resources),
+        "resources_truncated": group.resources_truncated,
         "incident_id": group.incident_id,
         "pending": [
             {
@@ -720,13 +722,19 @@ def _group_item(group: Group, closed_ttl: timedelta) -> dict[str, Any]:
 
 
 def _group(v: dict[str, Any]) -> Group:
+    # An item written before the sample (every resource in the list) reads as its sample; its
+    # resource items already index them all, and the next save writes the small item.
+    resources, truncated = sample_resources(
+        frozenset(), bool(v.get("resources_truncated", False)), map(str, v.get("resources", []))
+    )
     return Group(
         key=str(v["key"]),
         rule=str(v["rule"]),
         first_at=_dt(v["first_at"]),
         last_at=_dt(v["last_at"]),
         size=int(v["size"]),
-        resources=frozenset(str(r) for r in v.get("resources", [])),
+        resources=resources,
+        resources_truncated=truncated,
         incident_id=None if v.get("incident_id") is None else str(v["incident_id"]),
         pending=tuple(
             Pending(alarm_id=str(p["alarm_id"]), at=_dt(p["at"]), alarm=_member_from(p["alarm"]))
@@ -748,10 +756,12 @@ def _query_all(**kwargs: Any) -> list[dict[str, Any]]:
 
 
 class DynamoCorrelationGroupStore:
-    """Correlation groups (a `GroupView`). Each resource of a live group has an item of its own
-    in the group's partition, indexed by resource (gsi2), so `groups_with_resource` is a Query
-    and a BatchGetItem. `save` reconciles those items with the group's resources; a closed group
-    has none and expires (`expires_at`, `closed_ttl` after its last alarm).
+    """Correlation groups (a `GroupView`). The group item keeps a sample of its resources (at
+    most `MAX_GROUP_RESOURCES`), so it stays small however many distinct resources a storm
+    brings; every resource of a live group has an item of its own in the group's partition,
+    indexed by resource (gsi2), so `groups_with_resource` is a Query and a BatchGetItem. A save
+    writes only the resource items its decision adds; a closed group has none and expires
+    (`expires_at`, `closed_ttl` after its last alarm).
 
     `save` is last-writer-wins, like `MemoryGroupStore`: process one group key at a time (one
     consumer, or an SQS FIFO message group per key)."""
@@ -770,35 +780,55 @@ class DynamoCorrelationGroupStore:
         return _group(from_item(item)) if item else None
 
     def groups_with_resource(self, resource: str) -> Iterable[Group]:
+        """The live groups whose resource item names `resource`. An item counts only for the
+        group of its `first_at` (a later group under the same key is another group, and a
+        closing that crashed can leave an earlier one's items); items written before the stamp
+        (no `first_at`) count for the live group."""
         pointers = _query_all(
             TableName=self.table,
             IndexName="gsi2",
             KeyConditionExpression="gsi2pk = :p",
             ExpressionAttributeValues={":p": {"S": f"CGROUP_RES#{resource}"}},
         )
-        keys = sorted({str(from_item(p)["key"]) for p in pointers})
-        groups = self._batch_get(keys)
-        return [g for g in groups if not g.closed and resource in g.resources]
+        stamps: dict[str, set[str | None]] = {}
+        for p in map(from_item, pointers):
+            first_at = p.get("first_at")
+            stamps.setdefault(str(p["key"]), set()).add(None if first_at is None else str(first_at))
+        return [
+            g
+            for g in self._batch_get(sorted(stamps))
+            if not g.closed and (None in stamps[g.key] or ts(g.first_at) in stamps[g.key])
+        ]
 
     def _batch_get(self, keys: Sequence[str]) -> list[Group]:
         items = batch_get(self.table, [{"pk": {"S": _group_pk(k)}, "sk": {"S": "G"}} for k in keys])
         return sorted((_group(i) for i in items), key=lambda g: g.key)
 
-    def save(self, group: Group) -> None:
-        """Resource items first (a crash leaves extra ones, which reads filter out and the next
-        save removes), then the group, then the resource items it no longer has."""
+    def save(self, group: Group, new_resources: Iterable[str] | None = None) -> None:
+        """A live group: the resource items of `new_resources` (None: of `group.resources`), then
+        the group. Puts are whole-item and derived from the group, so a retry repeats them
+        harmlessly; a crash between them leaves extra items, which find the group only if it
+        is the same group (same `first_at`), for a resource its alarm was correlated on. A
+        closed group: the group, then every resource item of the partition deleted (paged), so
+        a resource's index partition holds only live groups."""
         pk = _group_pk(group.key)
-        present = {
-            str(from_item(i)["sk"])[2:]
-            for i in _query_all(
+        item = to_item(_group_item(group, self.closed_ttl))
+        if group.closed:
+            call("put_item", TableName=self.table, Item=item)
+            present = _query_all(
                 TableName=self.table,
                 KeyConditionExpression="pk = :p AND begins_with(sk, :r)",
                 ExpressionAttributeValues={":p": {"S": pk}, ":r": {"S": "R#"}},
                 ProjectionExpression="pk, sk",
                 ConsistentRead=True,
             )
-        }
-        wanted = set() if group.closed else set(group.resources)
+            batch_write(
+                self.table,
+                [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in present],
+            )
+            return
+        added = sorted(set(group.resources if new_resources is None else new_resources))
+        first_at = ts(group.first_at)
         batch_write(
             self.table,
             [
@@ -809,23 +839,17 @@ class DynamoCorrelationGroupStore:
                                 "pk": pk,
                                 "sk": f"R#{r}",
                                 "key": group.key,
+                                "first_at": first_at,
                                 "gsi2pk": f"CGROUP_RES#{r}",
                                 "gsi2sk": group.key,
                             }
                         )
                     }
                 }
-                for r in sorted(wanted - present)
+                for r in added
             ],
         )
-        call("put_item", TableName=self.table, Item=to_item(_group_item(group, self.closed_ttl)))
-        batch_write(
-            self.table,
-            [
-                {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": f"R#{r}"}}}}
-                for r in sorted(present - wanted)
-            ],
-        )
+        call("put_item", TableName=self.table, Item=item)
 
     def delete(self, key: str) -> None:
         items = _query_all(

@@ -36,6 +36,10 @@ from omp.domain.incidents import IncidentAlarm
 
 DEFAULT_WINDOW = timedelta(minutes=30)
 DEFAULT_HOPS = 2
+# Resources a group keeps on itself (the first ones, for people and for skipping known index
+# entries). Its full resource set is the store's resource index (one entry per resource), so the
+# stored group stays small however many distinct resources a storm brings (see Group.resources).
+MAX_GROUP_RESOURCES = 20
 
 
 class TopologyPort(Protocol):
@@ -90,10 +94,14 @@ class Group:
     first_at: datetime
     last_at: datetime
     size: int
+    # At most MAX_GROUP_RESOURCES: the first resources (and CIs) of its alarms. Every resource
+    # is in the store's resource index (`GroupView.groups_with_resource`), which is what
+    # correlation matches on; `resources_truncated` once one was left out of this sample.
     resources: frozenset[str] = frozenset()
     incident_id: str | None = None
     pending: tuple[Pending, ...] = ()
     closed: bool = False
+    resources_truncated: bool = False
 
     @property
     def is_pending(self) -> bool:
@@ -118,6 +126,9 @@ class CorrelationDecision:
     reason: str
     incident_id: str | None = None
     alarms: tuple[IncidentAlarm, ...] = ()  # JOIN: the alarm; OPEN: every alarm that opens it
+    # The alarm's resources to add to the group's resource index (write them with the group):
+    # those not already in the group's sample, so a join on a known resource writes none.
+    new_resources: frozenset[str] = frozenset()
 
 
 class GroupView(Protocol):
@@ -143,10 +154,26 @@ def incident_id_for(group_key: str, first_at: datetime) -> str:
     return stable_id(INCIDENT_PREFIX, first_at, group_key, first_at.isoformat())
 
 
+def sample_resources(
+    kept: frozenset[str], truncated: bool, more: Iterable[str]
+) -> tuple[frozenset[str], bool]:
+    """`kept` grown by `more` up to MAX_GROUP_RESOURCES (the smallest names first, so replays
+    keep the same sample), and whether any resource is now left out."""
+    missing = sorted(set(more) - kept)
+    room = max(MAX_GROUP_RESOURCES - len(kept), 0)
+    return kept | frozenset(missing[:room]), truncated or len(missing) > room
+
+
 def _grow(group: Group, alarm: AlarmFacts) -> Group:
-    resources = group.resources | alarm.resources
+    resources, truncated = sample_resources(
+        group.resources, group.resources_truncated, alarm.resources
+    )
     return replace(
-        group, last_at=max(group.last_at, alarm.at), size=group.size + 1, resources=resources
+        group,
+        last_at=max(group.last_at, alarm.at),
+        size=group.size + 1,
+        resources=resources,
+        resources_truncated=truncated,
     )
 
 
@@ -158,10 +185,13 @@ def _join(rule: str, group: Group, alarm: AlarmFacts, reason: str) -> Correlatio
         reason=reason,
         incident_id=group.incident_id,
         alarms=(alarm.member(),),
+        new_resources=alarm.resources - group.resources,
     )
 
 
-def _open(rule: str, group: Group, reason: str) -> CorrelationDecision:
+def _open(
+    rule: str, group: Group, reason: str, new_resources: frozenset[str] = frozenset()
+) -> CorrelationDecision:
     incident_id = incident_id_for(group.key, group.first_at)
     alarms = tuple(p.alarm for p in group.pending)
     return CorrelationDecision(
@@ -171,6 +201,7 @@ def _open(rule: str, group: Group, reason: str) -> CorrelationDecision:
         reason=reason,
         incident_id=incident_id,
         alarms=alarms,
+        new_resources=new_resources,
     )
 
 
@@ -224,12 +255,14 @@ class LabelGroupRule:
         if group is not None and live and group.incident_id is not None:
             return _join(self.name, group, alarm, f"same {', '.join(self.by)} within window")
         entry = Pending(alarm.alarm_id, alarm.at, alarm.member())
+        new_resources = alarm.resources
         if group is not None and live:
             if any(p.alarm_id == alarm.alarm_id for p in group.pending):
                 return CorrelationDecision(
                     outcome=Outcome.PENDING, rule=self.name, group=group, reason="already pending"
                 )
             held = replace(_grow(group, alarm), pending=(*group.pending, entry))
+            new_resources = alarm.resources - group.resources
         else:
             held = Group(
                 key=key,
@@ -242,12 +275,13 @@ class LabelGroupRule:
             )
         ready = self._ready(held, now)
         if ready is not None:
-            return _open(self.name, held, ready)
+            return _open(self.name, held, ready, new_resources)
         return CorrelationDecision(
             outcome=Outcome.PENDING,
             rule=self.name,
             group=held,
             reason=f"held: {len(held.pending)} alarm(s) below the threshold",
+            new_resources=new_resources,
         )
 
     def due(self, group: Group, now: datetime) -> CorrelationDecision | None:
@@ -308,7 +342,7 @@ def correlate(
         resources=alarm.resources,
         pending=(Pending(alarm.alarm_id, alarm.at, alarm.member()),),
     )
-    return _open(FALLBACK_RULE, group, "no rule applies")
+    return _open(FALLBACK_RULE, group, "no rule applies", alarm.resources)
 
 
 def tick(
@@ -379,22 +413,35 @@ class MemoryTopology:
 
 
 class MemoryGroupStore:
-    """In-memory groups with a resource index: the tests' and the benchmark's `GroupView`."""
+    """In-memory groups with a resource index: the tests' and the benchmark's `GroupView`. It
+    indexes exactly what `save` is told to, as the DynamoDB store does, so a caller that drops
+    a decision's `new_resources` fails here too."""
 
     def __init__(self) -> None:
         self.groups: dict[str, Group] = {}
-        self._by_resource: dict[str, set[str]] = {}
+        # resource -> group key -> the group's first_at when indexed (a later group under the
+        # same key is another group: an entry of an earlier one does not find it)
+        self._by_resource: dict[str, dict[str, datetime]] = {}
 
     def group(self, key: str) -> Group | None:
         return self.groups.get(key)
 
     def groups_with_resource(self, resource: str) -> Iterable[Group]:
-        return [self.groups[k] for k in self._by_resource.get(resource, ()) if k in self.groups]
+        found = []
+        for key, first_at in sorted(self._by_resource.get(resource, {}).items()):
+            group = self.groups.get(key)
+            if group is not None and not group.closed and group.first_at == first_at:
+                found.append(group)
+        return found
 
-    def save(self, group: Group) -> None:
+    def save(self, group: Group, new_resources: Iterable[str] | None = None) -> None:
+        """`new_resources`: what to add to the resource index (a decision's); None: the
+        group's own `resources` (a group built whole, as a split's)."""
         self.groups[group.key] = group
-        for resource in group.resources:
-            self._by_resource.setdefault(resource, set()).add(group.key)
+        if group.closed:
+            return
+        for resource in group.resources if new_resources is None else new_resources:
+            self._by_resource.setdefault(resource, {})[group.key] = group.first_at
 
     def delete(self, key: str) -> None:
         self.groups.pop(key, None)

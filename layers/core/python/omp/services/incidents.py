@@ -169,7 +169,7 @@ def _repoint_group(groups: CorrelationGroupStore, source: Incident, target_id: s
     alarms of the same group, go to the target."""
     group = groups.group(source.group_key)
     if group is not None and group.incident_id == source.id and not group.closed:
-        groups.save(replace(group, incident_id=target_id))
+        groups.save(replace(group, incident_id=target_id), ())  # its resources are indexed
 
 
 def split(
@@ -268,8 +268,9 @@ def _link_split(
                 resources=frozenset(new.affected_resources),
                 incident_id=new.id,
                 closed=not new.active,
+                resources_truncated=new.resources_truncated,
             )
-        )
+        )  # indexed by those resources (the incident's first 20)
     states.append_timeline([_moved_entry(a, new.opened_at, key, actor) for a in moved])
 
 

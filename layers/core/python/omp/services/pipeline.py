@@ -434,7 +434,7 @@ def _apply_correlation(
     events: list[DomainEvent],
 ) -> None:
     if decision.outcome is Outcome.PENDING:
-        ports.groups.save(decision.group)
+        ports.groups.save(decision.group, decision.new_resources)
         return
     assert decision.incident_id is not None
     before = ports.incidents.get(decision.incident_id)
@@ -458,7 +458,7 @@ def _apply_correlation(
             if ports.incidents.add_alarm(joined, after.version, member):
                 after = joined
                 added.append(member)
-    ports.groups.save(decision.group)
+    ports.groups.save(decision.group, decision.new_resources)
     if after is not before:
         events.append(incidents.event_for(before, after, "correlation", added))
 
@@ -526,7 +526,7 @@ def _resolve_in_incident(
         if left is None:
             ports.groups.delete(group.key)
         elif left != group:
-            ports.groups.save(left)
+            ports.groups.save(left, ())  # no new resources
         return
     chain = _merge_chain(group.incident_id, ports)
     found = _member_in(chain, alarm_id, ports) if chain else None
