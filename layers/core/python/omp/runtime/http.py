@@ -14,9 +14,9 @@ import base64
 import binascii
 import json
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-import sys
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from omp.domain import access
