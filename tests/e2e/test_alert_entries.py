@@ -46,9 +46,14 @@ def test_the_alarm_lambda_action_and_sns_become_alarms_with_timelines(api: httpx
     window = ("2023-08-01T00:00:00Z", "2023-09-01T00:00:00Z")
     (alarm,) = wait_for(lambda: _alarms(api, *window), timeout=20)
     assert alarm["name"] == "lambda-demo-metric-alarm"
-    timeline = api.get(f"/v1/alarms/{alarm['id']}/timeline")
-    assert timeline.status_code == 200, timeline.text
-    assert [e["kind"] for e in timeline.json()["timeline"]][:2] == ["created", "correlated"]
+
+    def kinds() -> list[str] | None:
+        # The consumer writes the alarm, correlates it, then its timeline: wait for the last.
+        timeline = api.get(f"/v1/alarms/{alarm['id']}/timeline")
+        assert timeline.status_code == 200, timeline.text
+        return [e["kind"] for e in timeline.json()["timeline"]] or None
+
+    assert wait_for(kinds, timeout=20)[:2] == ["created", "correlated"]
 
     sns = json.loads((SOURCES / "cloudwatch_sns_lambda_event.json").read_text())
     done = api.post("/_local/invoke/receive-cloudwatch-sns", json=sns)

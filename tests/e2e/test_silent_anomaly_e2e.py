@@ -98,9 +98,15 @@ def test_an_anomaly_of_a_series_that_went_silent_resolves_with_reason_no_data(
         timeout=30,
     )
     assert resolved["id"] == alarm["id"]
-    timeline = api.get(f"/v1/alarms/{alarm['id']}/timeline")
-    assert timeline.status_code == 200, timeline.text
-    notes = [e["note"] for e in timeline.json()["timeline"] if e["kind"] == "resolved"]
+
+    def resolved_notes() -> list[str] | None:
+        # The consumer changes the alarm before it writes the timeline: wait for the entry.
+        timeline = api.get(f"/v1/alarms/{alarm['id']}/timeline")
+        assert timeline.status_code == 200, timeline.text
+        entries = timeline.json()["timeline"]
+        return [e["note"] for e in entries if e["kind"] == "resolved"] or None
+
+    notes = wait_for(resolved_notes, timeout=20)
     assert len(notes) == 1 and notes[0].startswith("resolved by anomaly: no_data")
 
     # ticked again: nothing more happens
