@@ -35,3 +35,15 @@ def platform(dynamodb):
         Rule="all", EventBusName=support.PREFIX + "platform", Targets=[{"Id": "q", "Arn": arn}]
     )
     return {"queue_url": url}
+
+
+@pytest.fixture
+def graph(platform, tmp_path):
+    """A CMDB graph (gremlite in a temporary file) that the handlers' container hands out."""
+    from omp.adapters.gremlin_graph import GremlinGraph
+    from omp.runtime import container
+
+    g = GremlinGraph(path=str(tmp_path / "graph.sqlite"))
+    with container.override(graph=g):
+        yield g
+    g.close()

@@ -12,7 +12,6 @@ import pytest
 
 from infra import wiring
 from omp.adapters.aws_config import DynamoCmdbSettings
-from omp.adapters.gremlin_graph import GremlinGraph
 from omp.adapters.memory import FixedClock
 from omp.runtime import container, env
 from omp.services import cmdb_discovery
@@ -21,14 +20,6 @@ from tests.support import PREFIX, ROOT, call_api, invoke, resolve
 SAMPLE = json.loads((ROOT / "events" / "discover-config-item.json").read_text())
 EFS = json.loads((ROOT / "tests" / "data" / "config_item_change_efs.json").read_text())
 ARN = SAMPLE["detail"]["configurationItem"]["ARN"]
-
-
-@pytest.fixture
-def graph(platform, tmp_path):
-    g = GremlinGraph(path=str(tmp_path / "graph.sqlite"))
-    with container.override(graph=g):
-        yield g
-    g.close()
 
 
 def event(captured="2023-04-27T15:03:11.636Z", status="OK", **configuration):

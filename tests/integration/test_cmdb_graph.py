@@ -5,17 +5,7 @@ import json
 import boto3
 import pytest
 
-from omp.adapters.gremlin_graph import GremlinGraph
-from omp.runtime import container
 from tests.support import call_api
-
-
-@pytest.fixture
-def graph(platform, tmp_path):
-    g = GremlinGraph(path=str(tmp_path / "graph.sqlite"))
-    with container.override(graph=g):
-        yield g
-    g.close()
 
 
 def ci(type_, name, **attributes):

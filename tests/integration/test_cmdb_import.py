@@ -4,10 +4,7 @@ changes nothing, a file that is not NetBox fails its job and writes nothing."""
 import json
 
 import boto3
-import pytest
 
-from omp.adapters.gremlin_graph import GremlinGraph
-from omp.runtime import container
 from tests.support import PREFIX, call_api, invoke
 
 DUMP = [
@@ -97,14 +94,6 @@ DUMP = [
         "fields": {"circuit": 1, "term_side": "A", "site": 1},
     },
 ]
-
-
-@pytest.fixture
-def graph(platform, tmp_path):
-    g = GremlinGraph(path=str(tmp_path / "graph.sqlite"))
-    with container.override(graph=g):
-        yield g
-    g.close()
 
 
 def _start(body):

@@ -8,7 +8,6 @@ import copy
 import pytest
 
 from omp.adapters.dynamo_cmdb import DynamoCiRepository, DynamoCiTypeRepository
-from omp.adapters.gremlin_graph import GremlinGraph
 from omp.adapters.memory import MemoryPublisher, SystemClock
 from omp.adapters.sqlite_search import SqliteSearchIndex
 from omp.domain.cmdb.cis import UpsertItem
@@ -16,14 +15,6 @@ from omp.runtime import container
 from omp.services import cmdb, cmdb_import
 from tests.integration.test_cmdb_import import DUMP, _ci, _run, _start
 from tests.support import PREFIX, call_api, invoke
-
-
-@pytest.fixture
-def graph(platform, tmp_path):
-    g = GremlinGraph(path=str(tmp_path / "graph.sqlite"))
-    with container.override(graph=g):
-        yield g
-    g.close()
 
 
 def _ctx():

@@ -11,11 +11,9 @@ import pytest
 
 from infra.local import dynamodb as local_dynamodb
 from omp.adapters.dynamo_alerting import DynamoAlertStateStore, DynamoCorrelationGroupStore, ts
-from omp.adapters.gremlin_graph import GremlinGraph
 from omp.analytics import correlation
 from omp.analytics.correlation import MAX_GROUP_RESOURCES, AlarmFacts, Group, LabelGroupRule
 from omp.domain.ingest import IngestEnvelope
-from omp.runtime import container
 from tests.support import PREFIX, call_api, generic_alert, invoke
 
 TABLE = PREFIX + "monitoring"
@@ -34,15 +32,6 @@ def _cheap_transactions(monkeypatch):
     monkeypatch.setattr(
         DynamoDBBackend, "transact_write_items", local_dynamodb._transact_write_items
     )
-
-
-@pytest.fixture
-def graph(platform, tmp_path):
-    """A CMDB graph, so the pipeline runs the topology rule (by the alarm's own resource too)."""
-    g = GremlinGraph(path=str(tmp_path / "graph.sqlite"))
-    with container.override(graph=g):
-        yield g
-    g.close()
 
 
 def _value_size(v):
