@@ -30,6 +30,7 @@ from omp.domain.errors import BadRequest, Conflict, NotFound
 from omp.domain.notify_config import EscalationPolicy, NotificationQuery, NotificationRecordView
 from omp.domain.pagination import Page, decode_token, encode_token
 from omp.domain.queries import TimeRange
+from omp.domain.timeutil import parse
 
 # The engine's types (groups, running escalations) are imported where they are built: the
 # configuration, policy and log functions use this module without the engine.
@@ -47,7 +48,7 @@ TOMBSTONE_TTL = timedelta(days=4)  # SQS keeps a message at most 4 days by defau
 
 
 def _dt(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parse(str(value))
 
 
 # ---- configuration --------------------------------------------------------------------------

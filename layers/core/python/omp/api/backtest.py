@@ -151,9 +151,8 @@ def start_backtest(body: BacktestRequest, actor: str) -> BacktestJobResponse:
     try:
         jobs.enqueue(job["id"])
     except DomainError as exc:  # not left queued for ever: the job says why, the caller retries
-        failed = {**job, "status": "failed"}
-        failed["error"] = {"code": "BACKTEST_UNAVAILABLE", "message": exc.message}
-        jobs.save(failed)
+        failed = jobs_domain.error("BACKTEST_UNAVAILABLE", exc.message)
+        jobs.save({**job, "status": "failed", "error": failed})
         raise
     return BacktestJobResponse(backtest=BacktestJob.model_validate(job))
 

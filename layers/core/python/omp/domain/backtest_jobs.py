@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from omp.analytics.detectors import DetectorSettings, Direction
-from omp.domain.timeutil import iso
+from omp.domain.timeutil import iso, parse
 
 ID_PREFIX = "bkt"
 MAX_POINTS = 100_000  # ~35 s of detector time on one vCPU; the worker's timeout is 300 s
@@ -57,6 +57,11 @@ def new_job(
     }
 
 
+def error(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """A failed job's `error`: a stable code (docs/errors.md), the message, the details."""
+    return {"code": code, "message": message, "details": details}
+
+
 def detector_to_json(settings: DetectorSettings) -> dict[str, Any]:
     return {
         "sensitivity": settings.sensitivity,
@@ -78,4 +83,4 @@ def detector_from_json(value: dict[str, Any]) -> DetectorSettings:
 
 
 def epoch(stamp: str) -> int:
-    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+    return int(parse(stamp).timestamp())

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 from omp.domain.notify_config import NotificationStatus
-from omp.domain.timeutil import iso
+from omp.domain.timeutil import iso, parse
 
 if TYPE_CHECKING:
     from omp.domain.notify_config import EscalationPolicy, NotificationRecordView
@@ -93,7 +93,7 @@ class NotifyAlert:
 def _time(value: Any) -> datetime | None:
     if not value:
         return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parse(str(value))
 
 
 def routing_labels(alarm: Mapping[str, Any]) -> dict[str, str]:

@@ -15,5 +15,10 @@ def iso(value: datetime) -> str:
     return utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse(stamp: str) -> datetime:
+    """A time as `iso` writes it (or any RFC 3339 time with an offset)."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def day(value: datetime) -> str:
     return utc(value).strftime("%Y-%m-%d")

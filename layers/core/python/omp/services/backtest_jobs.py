@@ -13,6 +13,7 @@ the message is retried, except on its last delivery, where it fails the job
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -77,29 +78,11 @@ def run(
     except TransientError as exc:
         if not last_attempt:
             raise
-        return end(status="failed", error=_error("BACKTEST_UNAVAILABLE", str(exc)))
+        return end(status="failed", error=jobs_domain.error("BACKTEST_UNAVAILABLE", str(exc)))
     except DomainError as exc:
-        return end(status="failed", error=_error(exc.code, exc.message, exc.details))
+        return end(status="failed", error=jobs_domain.error(exc.code, exc.message, exc.details))
     except Exception:
-        end(
-            status="failed",
-            error=_error("BACKTEST_INTERNAL_ERROR", "the backtest failed; see run-backtest's log"),
-        )
+        message = "the backtest failed; see run-backtest's log"
+        end(status="failed", error=jobs_domain.error("BACKTEST_INTERNAL_ERROR", message))
         raise
-    return end(
-        status="succeeded",
-        result={
-            "points": result.points,
-            "threshold": result.threshold,
-            "max_score": result.max_score,
-            "mean_score": result.mean_score,
-            "alarms": result.alarms,
-            "alarms_total": result.alarms_total,
-            "nab": result.nab,
-            "suggested_sensitivity": result.suggested_sensitivity,
-        },
-    )
-
-
-def _error(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"code": code, "message": message, "details": details}
+    return end(status="succeeded", result=asdict(result))

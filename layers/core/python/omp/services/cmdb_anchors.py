@@ -21,7 +21,7 @@ from omp.domain.cmdb.anchors import (
     verify_chain,
 )
 from omp.domain.errors import Conflict
-from omp.domain.timeutil import iso
+from omp.domain.timeutil import iso, parse
 
 if TYPE_CHECKING:  # omp.ports imports every domain module: not at a handler's cold start
     from omp.ports import AnchorStore, CiChanges, CiRepository
@@ -38,10 +38,6 @@ class AnchorRun:
     newest_seq: int | None = None
     complete: bool = False  # caught up to now - LAG
     reason: str | None = None  # why it stopped early
-
-
-def _parse(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def anchor_heads(
@@ -77,7 +73,7 @@ def anchor_heads(
                 return run
             heads, reached = changes.changed(cursor["after"], upto, batch)
             new_cursor = {"backfill": False, "start_key": None, "after": reached}
-            stale = _parse(upto) - _parse(cursor["after"]) >= HEARTBEAT
+            stale = parse(upto) - parse(cursor["after"]) >= HEARTBEAT
             if not heads and not stale:
                 run.complete = True  # nothing changed: no anchor until the heartbeat is due
                 return run
