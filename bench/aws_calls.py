@@ -15,6 +15,7 @@ Targets (calls on the idempotency table are counted but set aside, see below):
 - get alarm: 1 DynamoDB read
 - list alarms: reported, no target
 - acknowledge / resolve: 1 conditional dynamodb:UpdateItem + 1 events:PutEvents
+- acknowledge / resolve of an alarm from a source, and the timeline read: reported, no target
 
 Write operations honour Idempotency-Key (powertools idempotency on its own table); each is
 measured without the header and with it (first request, then a replay of the same request).
@@ -184,6 +185,7 @@ def run() -> dict[str, Any]:
     from moto import mock_aws
 
     from omp.adapters import aws
+    from omp.domain.ingest import IngestEnvelope
     from tests import support
     from tests.support import call_api
 
@@ -346,6 +348,43 @@ def run() -> dict[str, Any]:
             "acknowledge-alarm", path_params={"alarm_id": b["alarm"]["id"]}, body={"version": 7}
         )
         record("ack", f"stale version ({status})", calls, status, check=False)
+
+        # An alarm from a source (the alert pipeline made it): its dedup state follows the
+        # person, read then written with the entry's occurrence count in one transaction.
+        envelope = IngestEnvelope(
+            "generic",
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),  # inside list's default window
+            "key:bench",
+            "req-bench",
+            payload={
+                "alerts": [
+                    {
+                        "name": "disk",
+                        "status": "firing",
+                        "severity": "major",
+                        "resource": "i-0def",
+                        "fingerprint": "bench-disk",
+                    }
+                ]
+            },
+        )
+        record_in = {"messageId": "bench-1", "body": envelope.to_json()}
+        answer = support.invoke("process-alerts", {"Records": [record_in]})
+        if answer != {"batchItemFailures": []}:
+            raise RuntimeError(f"process-alerts: {answer}")
+        _c, s, b, _h = api("list-alarms", query={"resource": "i-0def"})
+        expect(s, 200, "list the source's alarm", b)
+        source_alarm = b["alarms"][0]["id"]
+        for op, fn in (("ack", "acknowledge-alarm"), ("resolve", "resolve-alarm")):
+            calls, status, body, _ = api(fn, path_params={"alarm_id": source_alarm})
+            expect(status, 200, f"{op} of a source's alarm", body)
+            record(op, "alarm from a source (dedup state follows)", calls, status, check=False)
+
+        # The timeline read: the alarm item (people's entries) and one Query of the T# items.
+        calls, status, body, _ = api("get-alarm-timeline", path_params={"alarm_id": source_alarm})
+        expect(status, 200, "timeline", body)
+        kinds = ", ".join(e["kind"] for e in body["timeline"])
+        record("timeline", f"alarm from a source ({kinds})", calls, status, check=False)
     aws.reset_clients()
 
     checked = [r for r in rows if r["verdict"] != "n/a"]

@@ -105,6 +105,7 @@ def test_api_acknowledge_and_resolve_are_on_the_timeline_and_in_the_dedup_state(
     assert status == 200
     entry = _timeline(alarm["id"])["timeline"][-1]
     assert (entry["kind"], entry["actor"], entry["note"]) == ("acknowledged", "tester", "looking")
+    assert entry["occurrences"] == 2  # the source's count when the person acknowledged
     store = DynamoAlertStateStore(resolve("table", "monitoring"))
     assert store.get("generic", "t3").status is AlertStatus.ACKNOWLEDGED
     status, _, _ = call_api("resolve-alarm", path_params=path)
@@ -130,9 +131,15 @@ def test_api_alarms_get_people_entries_too(platform):
     assert status == 201, created
     alarm_id = created["alarm"]["id"]
     assert _timeline(alarm_id)["timeline"] == []
-    call_api("resolve-alarm", path_params={"alarm_id": alarm_id}, body={"comment": "fixed"})
-    (entry,) = _timeline(alarm_id)["timeline"]
-    assert (entry["kind"], entry["status"], entry["note"]) == ("resolved", "resolved", "fixed")
+    path = {"alarm_id": alarm_id}
+    call_api("acknowledge-alarm", path_params=path)
+    call_api("resolve-alarm", path_params=path, body={"comment": "fixed"})
+    acked, done = _timeline(alarm_id)["timeline"]
+    assert (acked["kind"], acked["actor"], acked["occurrences"]) == ("acknowledged", "tester", 0)
+    assert (done["kind"], done["status"], done["note"]) == ("resolved", "resolved", "fixed")
+    first = _timeline(alarm_id, limit="1")
+    assert first["timeline"] == [acked]
+    assert _timeline(alarm_id, limit="1", next_token=first["next_token"])["timeline"] == [done]
 
 
 @pytest.mark.parametrize(

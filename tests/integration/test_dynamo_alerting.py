@@ -16,6 +16,7 @@ from omp.adapters.dynamo_alerting import (
     DynamoCorrelationGroupStore,
     DynamoIncidentRepository,
 )
+from omp.adapters.dynamo_timeline import timeline_sk
 from omp.analytics import correlation
 from omp.analytics.correlation import AlarmFacts, Group, LabelGroupRule, Outcome, TopologyRule
 from omp.domain import dedup, incidents
@@ -263,6 +264,54 @@ def test_timeline_is_ordered_idempotent_and_pages(states, calls):
         states.timeline("alm_other", next_token=first.next_token)
     with pytest.raises(BadRequest):
         states.timeline(alarm, next_token="garbage!")
+
+
+def test_people_entries_merge_into_the_timeline_pages(states, calls):
+    alarm = "alm_01JTIMELINE0000000000001"
+    stored = [_entry(alarm, 0, "created"), _entry(alarm, 5, "resolved"), _entry(alarm, 9, "x")]
+    for entry in stored:
+        states.append_timeline([entry])
+    ack = dedup.person_entry(alarm, AlertStatus.ACKNOWLEDGED, NOW + timedelta(minutes=3), "you")
+    late = dedup.person_entry(alarm, AlertStatus.RESOLVED, NOW + timedelta(minutes=20), "you")
+    # The same change stored again with its count (what `put` does for a source's alarm).
+    counted = replace(ack, occurrences=4)
+    states.append_timeline([counted])
+    people = [ack, late]
+    calls.clear()
+    everything = states.timeline(alarm, people=people).items
+    assert calls == ["Query"]
+    assert everything == [stored[0], counted, stored[1], stored[2], late]
+    for limit in (1, 2, 3):
+        seen, token = [], None
+        while True:
+            page = states.timeline(alarm, limit=limit, next_token=token, people=people)
+            seen += page.items
+            token = page.next_token
+            if not token:
+                break
+        assert seen == everything, limit
+    # A token issued before people's entries moved to the alarm item (DynamoDB's last key).
+    old = encode_token(
+        {"k": {"pk": {"S": f"ALARM#{alarm}"}, "sk": {"S": timeline_sk(stored[1], 0)}}}
+    )
+    assert states.timeline(alarm, next_token=old, people=people).items == [stored[2], late]
+
+
+def test_put_with_timeline_writes_both_or_neither(states, calls):
+    state = _state()
+    states.put(state, None)
+    entry = replace(_entry(state.alarm_id, 1, "acknowledged"), status=AlertStatus.ACKNOWLEDGED)
+    calls.clear()
+    moved = replace(state, status=AlertStatus.ACKNOWLEDGED, version=state.version + 1)
+    states.put(moved, state.version, [entry])
+    assert calls == ["TransactWriteItems"]
+    assert states.get(state.source, state.fingerprint) == moved
+    assert states.timeline(state.alarm_id).items == [entry]
+    other = replace(_entry(state.alarm_id, 2, "resolved"), status=AlertStatus.RESOLVED)
+    with pytest.raises(Conflict) as err:  # a stale version: neither is written
+        states.put(replace(moved, status=AlertStatus.RESOLVED), state.version, [other])
+    assert err.value.code == "VERSION_CONFLICT"
+    assert states.timeline(state.alarm_id).items == [entry]
 
 
 # ---- incidents ----------------------------------------------------------------------------

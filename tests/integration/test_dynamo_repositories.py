@@ -10,8 +10,10 @@ import pytest
 from omp.adapters.dynamo_alarms import DynamoAlarmRepository
 from omp.adapters.dynamo_security import DynamoApiKeyStore, DynamoAuditLog
 from omp.domain import alarms as domain
+from omp.domain import dedup
 from omp.domain.alarms import AlarmQuery, AlarmStatus, CreateAlarm
 from omp.domain.audit import AuditEntry, AuditQuery
+from omp.domain.dedup import AlertStatus
 from omp.domain.errors import BadRequest, Conflict, NotFound
 from omp.domain.ids import new_id
 from omp.domain.queries import TimeRange
@@ -92,6 +94,43 @@ def test_change_status_names_the_failed_condition(repo):
             _changes(AlarmStatus.RESOLVED),
             expected_version=None,
         )
+
+
+def _person(alarm_id, status, minute, comment=""):
+    return dedup.person_entry(alarm_id, status, NOW + timedelta(minutes=minute), "you", comment)
+
+
+def test_a_person_change_and_its_timeline_entry_are_one_write(repo):
+    alarm = _alarm(repo)
+    assert repo.people_timeline(alarm.id) == []
+    ack = _person(alarm.id, AlertStatus.ACKNOWLEDGED, 1, "looking")
+    acked = repo.change_status(
+        alarm.id,
+        AlarmStatus.ACKNOWLEDGED,
+        _changes(AlarmStatus.ACKNOWLEDGED),
+        expected_version=1,
+        entry=ack,
+    )
+    assert repo.get(alarm.id) == acked  # the entries are not fields of the alarm
+    late = _person(alarm.id, AlertStatus.ACKNOWLEDGED, 2)
+    with pytest.raises(Conflict):  # a refused change keeps no entry
+        repo.change_status(
+            alarm.id,
+            AlarmStatus.ACKNOWLEDGED,
+            _changes(AlarmStatus.ACKNOWLEDGED),
+            expected_version=None,
+            entry=late,
+        )
+    done = _person(alarm.id, AlertStatus.RESOLVED, 3)
+    repo.change_status(
+        alarm.id,
+        AlarmStatus.RESOLVED,
+        _changes(AlarmStatus.RESOLVED),
+        expected_version=2,
+        entry=done,
+    )
+    assert repo.people_timeline(alarm.id) == [ack, done]
+    assert repo.people_timeline(new_id("alm")) is None
 
 
 def _ids(page):

@@ -1,8 +1,14 @@
 import pytest
 
-from omp.adapters.memory import FixedClock, MemoryAlarmRepository, MemoryPublisher
+from omp.adapters.memory import (
+    FixedClock,
+    MemoryAlarmRepository,
+    MemoryAlertStateStore,
+    MemoryPublisher,
+)
+from omp.domain import dedup
 from omp.domain.alarms import AlarmQuery, AlarmStatus, CreateAlarm
-from omp.domain.errors import BadRequest, Conflict, NotFound
+from omp.domain.errors import BadRequest, Conflict, NotFound, TransientError
 from omp.domain.queries import TimeRange
 from omp.services import alarms
 
@@ -96,3 +102,50 @@ def test_list_filters_and_pages(ports):
     assert all(a.resource == "i-0" for a in page.items + rest.items)
     with pytest.raises(BadRequest):
         alarms.list_alarms(AlarmQuery(window=window, next_token="%%%"), repo=ports["repo"])
+
+
+def _source_alarm(ports, states):
+    """An alarm as the pipeline stores it: from a source, with its dedup state."""
+    alarm = _create(ports).model_copy(update={"source": "generic", "fingerprint": "fp"})
+    ports["repo"].alarms[alarm.id] = alarm
+    now = ports["clock"].now()
+    states.put(
+        dedup.AlertState(
+            source="generic",
+            fingerprint="fp",
+            alarm_id=alarm.id,
+            status=dedup.AlertStatus.OPEN,
+            occurrences=3,
+            first_seen=now,
+            last_seen=now,
+            last_change=now,
+            changes=(now,),
+        ),
+        None,
+    )
+    return alarm
+
+
+def test_a_source_alarm_moves_its_dedup_state_and_counts_on_its_timeline(ports):
+    states = MemoryAlertStateStore()
+    alarm = _source_alarm(ports, states)
+    _change(ports | {"states": states}, alarm.id, AlarmStatus.ACKNOWLEDGED)
+    assert states.get("generic", "fp").status is dedup.AlertStatus.ACKNOWLEDGED
+    people = ports["repo"].people_timeline(alarm.id)
+    (entry,) = states.timeline(alarm.id, people=people).items
+    assert (entry.kind, entry.occurrences, entry.actor) == ("acknowledged", 3, "you")
+
+
+class _Throttled(MemoryAlertStateStore):
+    def get(self, source, fingerprint):
+        raise TransientError("throttled", code="THROTTLED")
+
+
+def test_a_throttled_dedup_state_does_not_undo_the_answer_or_lose_the_event(ports):
+    states = _Throttled()
+    alarm = _source_alarm(ports, MemoryAlertStateStore())
+    resolved = _change(ports | {"states": states}, alarm.id, AlarmStatus.RESOLVED)
+    assert resolved.status is AlarmStatus.RESOLVED
+    assert ports["events"].events[-1].detail_type == "AlarmResolved"
+    (entry,) = ports["repo"].people_timeline(alarm.id)
+    assert (entry.kind, entry.occurrences) == ("resolved", 0)

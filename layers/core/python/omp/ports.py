@@ -44,8 +44,13 @@ class AlarmRepository(Protocol):
         changes: dict[str, Any],
         *,
         expected_version: int | None,
+        entry: TimelineEntry | None = None,
     ) -> Alarm:
-        """One conditional write; `NotFound`, `Conflict` (INVALID_TRANSITION, VERSION_CONFLICT)."""
+        """One conditional write; `NotFound`, `Conflict` (INVALID_TRANSITION, VERSION_CONFLICT).
+        `entry` (a person's change) goes on the alarm's timeline in that same write."""
+
+    def people_timeline(self, alarm_id: str) -> list[TimelineEntry] | None:
+        """The entries `change_status` kept, oldest first; None when there is no such alarm."""
 
     def list(self, query: AlarmQuery) -> Page[Alarm]: ...
 
@@ -83,9 +88,15 @@ class AlertStateStore(Protocol):
 
     def get(self, source: str, fingerprint: str) -> AlertState | None: ...
 
-    def put(self, state: AlertState, expected_version: int | None) -> None:
+    def put(
+        self,
+        state: AlertState,
+        expected_version: int | None,
+        timeline: Sequence[TimelineEntry] = (),
+    ) -> None:
         """One conditional write: stored `version == expected_version`, or no item at all when
-        `expected_version` is None; `Conflict` when the condition fails."""
+        `expected_version` is None; `Conflict` when the condition fails. `timeline` entries
+        are written in the same write (both or neither), as `append_timeline` keys them."""
 
     def repeat(self, source: str, fingerprint: str, update: RepeatUpdate) -> bool:
         """One conditional update of the state of (source, fingerprint), as `RepeatUpdate`
@@ -97,9 +108,14 @@ class AlertStateStore(Protocol):
         """Idempotent: appending the same entries again stores them once."""
 
     def timeline(
-        self, alarm_id: str, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+        self,
+        alarm_id: str,
+        limit: int = DEFAULT_LIMIT,
+        next_token: str | None = None,
+        people: Sequence[TimelineEntry] = (),
     ) -> Page[TimelineEntry]:
-        """An alarm's timeline, oldest first."""
+        """An alarm's timeline, oldest first, with `people` (`AlarmRepository.people_timeline`)
+        merged in; a stored entry with the same key replaces one of them."""
 
     def flapping(
         self, limit: int = DEFAULT_LIMIT, next_token: str | None = None

@@ -3,6 +3,10 @@
 Item: pk `ALARM#<id>`, sk `A`. Indexes (sort key `<triggered_at>#<id>` on each):
 gsi1 `ALARMS#<day>` (all, by time), gsi2 `ALARM_RES#<resource>` (by resource),
 gsi3 `ALARM_ST#<status>#<day>` (by status: the open-alarms view).
+
+`people_timeline` on the item: the timeline entries of acknowledge/resolve through the API,
+appended by the same conditional UpdateItem that changes the status, so the change and its
+entry are one write (`DynamoAlertStateStore.timeline` merges them with the `T#` items).
 """
 
 from __future__ import annotations
@@ -18,12 +22,26 @@ from omp.adapters.dynamo import (
     list_newest_first,
     to_item,
 )
+from omp.adapters.dynamo_timeline import timeline_entry, timeline_item
 from omp.domain.alarms import ALLOWED_FROM, Alarm, AlarmQuery, AlarmStatus, check_transition
+from omp.domain.dedup import TimelineEntry
 from omp.domain.errors import Conflict, NotFound
 from omp.domain.ids import id_time_ms
 from omp.domain.pagination import Page
 
-_KEY_ATTRS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")
+PEOPLE_TIMELINE = "people_timeline"
+# Attributes of the item that are not fields of `Alarm`.
+_NOT_ALARM = (
+    "pk",
+    "sk",
+    "gsi1pk",
+    "gsi1sk",
+    "gsi2pk",
+    "gsi2sk",
+    "gsi3pk",
+    "gsi3sk",
+    PEOPLE_TIMELINE,
+)
 
 
 def _key(alarm_id: str) -> dict[str, Any]:
@@ -44,8 +62,12 @@ def _index_keys(alarm: dict[str, Any]) -> dict[str, Any]:
     return keys
 
 
+def _people_value(entry: TimelineEntry) -> dict[str, Any]:
+    return {k: v for k, v in timeline_item(entry, 0).items() if k not in ("pk", "sk", "alarm_id")}
+
+
 def _alarm_values(values: dict[str, Any]) -> Alarm:
-    return Alarm.model_validate({k: v for k, v in values.items() if k not in _KEY_ATTRS})
+    return Alarm.model_validate({k: v for k, v in values.items() if k not in _NOT_ALARM})
 
 
 def _alarm(item: dict[str, Any]) -> Alarm:
@@ -80,7 +102,9 @@ class DynamoAlarmRepository:
         changes: dict[str, Any],
         *,
         expected_version: int | None,
+        entry: TimelineEntry | None = None,
     ) -> Alarm:
+        """`entry`, when given, is appended to `people_timeline` in the same write."""
         allowed = sorted(s.value for s in ALLOWED_FROM[target])
         day = datetime.fromtimestamp(id_time_ms(alarm_id) / 1000, UTC).strftime("%Y-%m-%d")
         fields = changes | {"gsi3pk": f"ALARM_ST#{target.value}#{day}"}
@@ -88,9 +112,13 @@ class DynamoAlarmRepository:
         values: dict[str, Any] = {f":{k}": v for k, v in fields.items()}
         values[":one"] = 1
         values |= {f":from{i}": s for i, s in enumerate(allowed)}
-        update = "SET " + ", ".join(
-            [f"#{k} = :{k}" for k in fields] + ["#version = #version + :one"]
-        )
+        sets = [f"#{k} = :{k}" for k in fields] + ["#version = #version + :one"]
+        if entry is not None:
+            names["#people"] = PEOPLE_TIMELINE
+            values[":entry"] = [_people_value(entry)]
+            values[":none"] = []
+            sets.append("#people = list_append(if_not_exists(#people, :none), :entry)")
+        update = "SET " + ", ".join(sets)
         sources = ", ".join(f":from{i}" for i in range(len(allowed)))
         condition = f"attribute_exists(pk) AND #status IN ({sources})"
         if expected_version is not None:
@@ -111,6 +139,22 @@ class DynamoAlarmRepository:
         except ConditionFailed as failed:
             raise _why(alarm_id, target, failed.item, expected_version) from failed
         return _alarm(result["Attributes"])
+
+    def people_timeline(self, alarm_id: str) -> list[TimelineEntry] | None:
+        """The API's acknowledge/resolve entries of the alarm, oldest first; None: no alarm."""
+        item = call(
+            "get_item",
+            TableName=self.table,
+            Key=_key(alarm_id),
+            ProjectionExpression="pk, #people",
+            ExpressionAttributeNames={"#people": PEOPLE_TIMELINE},
+        ).get("Item")
+        if item is None:
+            return None
+        return [
+            timeline_entry(v | {"alarm_id": alarm_id})
+            for v in from_item(item).get(PEOPLE_TIMELINE, [])
+        ]
 
     def reopen(self, alarm_id: str, changes: dict[str, Any]) -> Alarm:
         """resolved -> open, same id: the alert pipeline's flapping reopen. No API route calls

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from omp.adapters.dynamo import (
@@ -36,6 +36,8 @@ from omp.adapters.dynamo import (
     list_newest_first,
     to_item,
 )
+from omp.adapters.dynamo_timeline import parse_ts as _dt
+from omp.adapters.dynamo_timeline import timeline_entry, timeline_item, timeline_sk, ts
 from omp.analytics.correlation import Group, Pending, sample_resources
 from omp.domain.alarms import Severity
 from omp.domain.dedup import AlertState, AlertStatus, RepeatUpdate, TimelineEntry
@@ -47,7 +49,7 @@ from omp.domain.incidents import (
     IncidentTimelineEntry,
     alarm_dict,
 )
-from omp.domain.pagination import DEFAULT_LIMIT, Page, decode_token, encode_token
+from omp.domain.pagination import DEFAULT_LIMIT, Page, decode_token, encode_token, merge_keyed
 from omp.domain.queries import TimeRange
 from omp.domain.timeutil import iso, utc
 
@@ -55,15 +57,6 @@ FLAPPING = "ALERT_FLAPPING"
 PENDING = "CGROUP_PENDING"
 DEFAULT_CLOSED_GROUP_TTL = timedelta(days=7)
 _TRANSACT_MAX = 100
-
-
-def ts(value: datetime) -> str:
-    """`YYYY-MM-DDTHH:MM:SS.ffffffZ`: fixed width, so string order is time order."""
-    return utc(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def _dt(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
 
 
 def _opt_dt(value: Any) -> datetime | None:
@@ -86,6 +79,19 @@ def _start_key(token: str, pk: str, sk_prefix: str) -> dict[str, Any]:
     ):
         raise _invalid_token()
     return key
+
+
+def _timeline_after(token: str, alarm_id: str) -> str:
+    """The key a timeline token resumes after. Tokens issued before the people entries moved
+        onto the alarm item held DynamoDB's LastEvaluatedKey (`k`); they still resume. Another
+    alarm's token is a 400, never a page of this one."""
+    state = decode_token(token, required_keys=())
+    if "k" in state:
+        return str(_start_key(token, f"ALARM#{alarm_id}", "T#")["sk"]["S"])
+    after = state.get("after")
+    if state.get("alarm") != alarm_id or not isinstance(after, str) or not after.startswith("T#"):
+        raise _invalid_token()
+    return after
 
 
 def _check_index_token(token: str | None, index: str, partitions: list[str]) -> None:
@@ -155,44 +161,6 @@ def _state(values: dict[str, Any]) -> AlertState:
     )
 
 
-def timeline_sk(entry: TimelineEntry, seq: int) -> str:
-    """The entry's sort key: its time, its position in its decision and its kind. Not the
-    processing time (`recorded_at`): a redelivered record re-applies the same decision later,
-    and its entries must overwrite the first attempt's, not add to them."""
-    return f"T#{ts(entry.at)}#{seq:03d}#{entry.kind}"
-
-
-def _timeline_item(entry: TimelineEntry, seq: int) -> dict[str, Any]:
-    sk = timeline_sk(entry, seq)
-    item: dict[str, Any] = {
-        "pk": f"ALARM#{entry.alarm_id}",
-        "sk": sk,
-        "alarm_id": entry.alarm_id,
-        "at": ts(entry.at),
-        "recorded_at": ts(entry.recorded_at),
-        "kind": entry.kind,
-        "status": entry.status.value,
-        "occurrences": entry.occurrences,
-        "note": entry.note,
-    }
-    if entry.actor:
-        item["actor"] = entry.actor
-    return item
-
-
-def _entry(values: dict[str, Any]) -> TimelineEntry:
-    return TimelineEntry(
-        alarm_id=str(values["alarm_id"]),
-        at=_dt(values["at"]),
-        recorded_at=_dt(values["recorded_at"]),
-        kind=str(values["kind"]),
-        status=AlertStatus(values["status"]),
-        occurrences=int(values["occurrences"]),
-        note=str(values.get("note", "")),
-        actor=str(values.get("actor", "")),
-    )
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -207,22 +175,40 @@ class DynamoAlertStateStore:
         item = call("get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         return _state(from_item(item)) if item else None
 
-    def put(self, state: AlertState, expected_version: int | None) -> None:
-        kwargs: dict[str, Any] = {"TableName": self.table, "Item": to_item(_state_item(state))}
+    def put(
+        self,
+        state: AlertState,
+        expected_version: int | None,
+        timeline: Sequence[TimelineEntry] = (),
+    ) -> None:
+        """One conditional write; with `timeline`, one transaction that also writes those
+        entries (keys from the entries, as `append_timeline`): both or neither."""
+        put: dict[str, Any] = {"TableName": self.table, "Item": to_item(_state_item(state))}
         if expected_version is None:
-            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
-            kwargs["ConditionExpression"] = "#version = :expected"
-            kwargs["ExpressionAttributeNames"] = {"#version": "version"}
-            kwargs["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
+            put["ConditionExpression"] = "#version = :expected"
+            put["ExpressionAttributeNames"] = {"#version": "version"}
+            put["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
+        expected = "no state" if expected_version is None else f"version {expected_version}"
+        conflict = Conflict(
+            f"the state of {state.source}/{state.fingerprint} is not at {expected}",
+            code="VERSION_CONFLICT",
+        )
+        if timeline:
+            entries = [
+                {"Put": {"TableName": self.table, "Item": to_item(timeline_item(e, seq))}}
+                for seq, e in enumerate(timeline)
+            ]
+            try:
+                call("transact_write_items", TransactItems=[{"Put": put}, *entries])
+            except Conflict as cancelled:
+                raise conflict from cancelled
+            return
         try:
-            call("put_item", **kwargs)
+            call("put_item", **put)
         except ConditionFailed as failed:
-            expected = "no state" if expected_version is None else f"version {expected_version}"
-            raise Conflict(
-                f"the state of {state.source}/{state.fingerprint} is not at {expected}",
-                code="VERSION_CONFLICT",
-            ) from failed
+            raise conflict from failed
 
     def repeat(self, source: str, fingerprint: str, update: RepeatUpdate) -> bool:
         """Exactly one UpdateItem: `ADD occurrences SET last_seen [, flapping = false]
@@ -268,7 +254,7 @@ class DynamoAlertStateStore:
         they appear together). Keys derive from the entries: a retry overwrites, never adds."""
         items = {}
         for seq, entry in enumerate(entries):
-            item = _timeline_item(entry, seq)
+            item = timeline_item(entry, seq)
             items[(item["pk"], item["sk"])] = item
         if len(items) == 1:
             call("put_item", TableName=self.table, Item=to_item(next(iter(items.values()))))
@@ -282,24 +268,44 @@ class DynamoAlertStateStore:
             )
 
     def timeline(
-        self, alarm_id: str, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+        self,
+        alarm_id: str,
+        limit: int = DEFAULT_LIMIT,
+        next_token: str | None = None,
+        people: Sequence[TimelineEntry] = (),
     ) -> Page[TimelineEntry]:
-        pk = f"ALARM#{alarm_id}"
+        """The `T#` items of the alarm's partition merged, in key order, with `people`: the
+        API's acknowledge/resolve entries, which live on the alarm item (`DynamoAlarmRepository.
+        change_status`). A `T#` item with the same key wins: it is the same change, written
+        again with its occurrences by `put`. The token is the key of the last entry given."""
+        after = _timeline_after(next_token, alarm_id) if next_token else "T#"
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "pk = :p AND begins_with(sk, :t)",
-            "ExpressionAttributeValues": {":p": {"S": pk}, ":t": {"S": "T#"}},
+            "KeyConditionExpression": "pk = :p AND sk BETWEEN :after AND :end",
+            "ExpressionAttributeValues": {
+                ":p": {"S": f"ALARM#{alarm_id}"},
+                ":after": {"S": after},
+                ":end": {"S": "T$"},  # "$" follows "#": every key that begins with "T#"
+            },
             "ScanIndexForward": True,
-            "Limit": limit,
+            "Limit": limit + 1,  # BETWEEN includes `after` itself, which is skipped
         }
-        if next_token:
-            kwargs["ExclusiveStartKey"] = _start_key(next_token, pk, "T#")
-        page = call("query", **kwargs)
-        last = page.get("LastEvaluatedKey")
-        return Page(
-            [_entry(from_item(i)) for i in page.get("Items", [])],
-            encode_token({"k": last}) if last else None,
-        )
+        stored: list[tuple[str, TimelineEntry]] = []
+        while True:
+            page = call("query", **kwargs)
+            stored += [
+                (str(v["sk"]), timeline_entry(v))
+                for v in map(from_item, page.get("Items", []))
+                if str(v["sk"]) > after
+            ]
+            last = page.get("LastEvaluatedKey")
+            if stored or not last:
+                break
+            kwargs["ExclusiveStartKey"] = last
+        more = bool(last) or len(stored) > limit
+        keyed_people = [(timeline_sk(e, 0), e) for e in people]
+        items, resume = merge_keyed(stored[:limit], more, keyed_people, after=after, limit=limit)
+        return Page(items, encode_token({"alarm": alarm_id, "after": resume}) if resume else None)
 
     def flapping(
         self, limit: int = DEFAULT_LIMIT, next_token: str | None = None

@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from omp.adapters.dynamo import ConditionFailed, call, from_item, list_newest_first, to_item
-from omp.adapters.dynamo_alerting import ts
 from omp.adapters.dynamo_documents import VersionedDocument
+from omp.adapters.dynamo_timeline import ts
 from omp.domain.errors import BadRequest, Conflict, NotFound
 from omp.domain.notify_config import EscalationPolicy, NotificationQuery, NotificationRecordView
 from omp.domain.pagination import Page, decode_token, encode_token

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from omp.adapters.dynamo import ConditionFailed, call, from_item, to_item
-from omp.adapters.dynamo_alerting import ts
+from omp.adapters.dynamo_timeline import ts
 from omp.domain.errors import BadRequest, Conflict, NotFound
 from omp.domain.inhibition import InhibitionRuleRecord, InhibitRule
 from omp.domain.matchers import Matcher

@@ -38,6 +38,7 @@ def _page(items: list[Any], limit: int, token: str | None) -> tuple[list[Any], s
 class MemoryAlarmRepository:
     def __init__(self) -> None:
         self.alarms: dict[str, Alarm] = {}
+        self.people: dict[str, list[TimelineEntry]] = {}
 
     def put_new(self, alarm: Alarm) -> None:
         if alarm.id in self.alarms:
@@ -54,6 +55,7 @@ class MemoryAlarmRepository:
         changes: dict[str, Any],
         *,
         expected_version: int | None,
+        entry: TimelineEntry | None = None,
     ) -> Alarm:
         current = self.alarms.get(alarm_id)
         if current is None:
@@ -66,7 +68,14 @@ class MemoryAlarmRepository:
             {**current.model_dump(), **changes, "version": current.version + 1}
         )
         self.alarms[alarm_id] = updated
+        if entry is not None:
+            self.people.setdefault(alarm_id, []).append(entry)
         return updated
+
+    def people_timeline(self, alarm_id: str) -> list[TimelineEntry] | None:
+        if alarm_id not in self.alarms:
+            return None
+        return list(self.people.get(alarm_id, []))
 
     def reopen(self, alarm_id: str, changes: dict[str, Any]) -> Alarm:
         """The pipeline's flapping reopen (`AlarmReopener`): resolved -> open, same id."""
@@ -170,7 +179,12 @@ class MemoryAlertStateStore:
         self.calls.append("get")
         return self.states.get((source, fingerprint))
 
-    def put(self, state: AlertState, expected_version: int | None) -> None:
+    def put(
+        self,
+        state: AlertState,
+        expected_version: int | None,
+        timeline: Sequence[TimelineEntry] = (),
+    ) -> None:
         self.calls.append("put")
         current = self.states.get(state.key)
         if (current is None) != (expected_version is None) or (
@@ -181,6 +195,7 @@ class MemoryAlertStateStore:
                 code="VERSION_CONFLICT",
             )
         self.states[state.key] = state
+        self._keep(timeline)
 
     def repeat(self, source: str, fingerprint: str, update: RepeatUpdate) -> bool:
         self.calls.append("repeat")
@@ -195,6 +210,9 @@ class MemoryAlertStateStore:
 
     def append_timeline(self, entries: Sequence[TimelineEntry]) -> None:
         self.calls.append("append_timeline")
+        self._keep(entries)
+
+    def _keep(self, entries: Sequence[TimelineEntry]) -> None:
         # Keyed like the DynamoDB items (time, position in the decision, kind): a retry
         # overwrites, never adds.
         for seq, entry in enumerate(entries):
@@ -203,10 +221,16 @@ class MemoryAlertStateStore:
             self.entries[entry.alarm_id] = [keyed[k] for k in sorted(keyed)]
 
     def timeline(
-        self, alarm_id: str, limit: int = DEFAULT_LIMIT, next_token: str | None = None
+        self,
+        alarm_id: str,
+        limit: int = DEFAULT_LIMIT,
+        next_token: str | None = None,
+        people: Sequence[TimelineEntry] = (),
     ) -> Page[TimelineEntry]:
         self.calls.append("timeline")
-        chunk, token = _page(list(self.entries.get(alarm_id, [])), limit, next_token)
+        # As in DynamoDB: people's entries join by key, and a stored one with the same key wins.
+        keyed = {(e.at, 0, e.kind): e for e in people} | self.keyed.get(alarm_id, {})
+        chunk, token = _page([keyed[k] for k in sorted(keyed)], limit, next_token)
         return Page(chunk, token)
 
     def flapping(

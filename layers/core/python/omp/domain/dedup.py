@@ -472,6 +472,28 @@ def apply_repeat(state: AlertState, update: RepeatUpdate) -> AlertState:
 DEFAULT_POLICY = DedupPolicy()
 
 
+def person_entry(
+    alarm_id: str,
+    status: AlertStatus,
+    now: datetime,
+    actor: str,
+    comment: str | None = None,
+    occurrences: int = 0,
+) -> TimelineEntry:
+    """The timeline entry of a person's acknowledge/resolve through the API. `occurrences`
+    is the source's count at that moment (0 for an alarm created through the API)."""
+    return TimelineEntry(
+        alarm_id=alarm_id,
+        at=now,
+        recorded_at=now,
+        kind=status.value,
+        status=status,
+        occurrences=occurrences,
+        note=comment or "",
+        actor=actor,
+    )
+
+
 def by_person(
     state: AlertState | None,
     alarm_id: str,
@@ -491,15 +513,9 @@ def by_person(
     seen so far) opens a new alarm. `last_change` moves up to `last_seen`, never to `now`: it
     stays in the source's time, and a replay of an observation already counted stays ignored
     rather than reopening. Not a flapping change: people do not flap."""
-    entry = TimelineEntry(
-        alarm_id=alarm_id,
-        at=now,
-        recorded_at=now,
-        kind=status.value,
-        status=status,
-        occurrences=state.occurrences if state is not None and state.alarm_id == alarm_id else 0,
-        note=comment or "",
-        actor=actor,
+    counted = state is not None and state.alarm_id == alarm_id
+    entry = person_entry(
+        alarm_id, status, now, actor, comment, state.occurrences if counted and state else 0
     )
     if state is None or state.alarm_id != alarm_id or state.status is status:
         return None, entry

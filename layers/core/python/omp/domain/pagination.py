@@ -38,3 +38,30 @@ def decode_token(token: str, *, required_keys: tuple[str, ...]) -> dict[str, Any
     if not isinstance(state, dict) or any(key not in state for key in required_keys):
         raise BadRequest("next_token is not a token this API issued", code="INVALID_NEXT_TOKEN")
     return state
+
+
+def merge_keyed(
+    stored: list[tuple[str, T]],
+    stored_more: bool,
+    extra: list[tuple[str, T]],
+    *,
+    after: str,
+    limit: int,
+) -> tuple[list[T], str | None]:
+    """One page of two key-ordered sources merged: `stored`, a page read from the store (keys
+    ascending, all after `after`; `stored_more` when the store holds more past it), and
+    `extra`, a few items kept elsewhere (any order). Returns the page and the key to resume
+    after (None: the end). An extra item whose key a stored one has is dropped (the stored
+    one wins); extra items past the last stored key wait while the store has more, so no
+    page skips one of them."""
+    seen = {key for key, _ in stored}
+    bound = (stored[-1][0] if stored else after) if stored_more else None
+    candidates = list(stored) + [
+        (key, item)
+        for key, item in extra
+        if key > after and key not in seen and (bound is None or key < bound)
+    ]
+    candidates.sort(key=lambda pair: pair[0])
+    page = candidates[:limit]
+    more = stored_more or len(candidates) > limit
+    return [item for _, item in page], ((page[-1][0] if page else after) if more else None)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from omp.domain import alarms as domain
 from omp.domain import dedup
 from omp.domain.alarms import Alarm, AlarmStatus, CreateAlarm
-from omp.domain.errors import Conflict, NotFound
+from omp.domain.errors import Conflict, NotFound, TransientError
 from omp.domain.ids import is_id, new_id
 from omp.domain.pagination import Page
 
@@ -69,40 +69,55 @@ def change_status(
     clock: Clock,
     states: AlertStateStore | None = None,
 ) -> Alarm:
-    """Acknowledge or resolve: one conditional write, then the event. With `states`, the
-    change also goes on the alarm's timeline and, for an alarm from a source, into the dedup
-    state (`dedup.by_person`), after the alarm's write: that write decides, and a retry of
-    the request finds the alarm already changed (409) rather than writing twice."""
+    """Acknowledge or resolve: one conditional write, which also puts the change on the
+    alarm's timeline, then the event. That write decides: a retry of the request finds the
+    alarm already changed (409) rather than writing twice. With `states`, an alarm from a
+    source also moves its dedup state (`dedup.by_person`), best effort after that write."""
     if not is_id(alarm_id, domain.ID_PREFIX):
         raise _not_found(alarm_id)
     now = clock.now()
     changes = domain.transition_changes(target, now=now, actor=actor, comment=comment)
-    alarm = repo.change_status(alarm_id, target, changes, expected_version=expected_version)
-    if states is not None:
-        _follow_in_dedup(alarm, now, actor, comment, states)
+    entry = dedup.person_entry(alarm_id, dedup.AlertStatus(target.value), now, actor, comment)
+    alarm = repo.change_status(
+        alarm_id, target, changes, expected_version=expected_version, entry=entry
+    )
+    if states is not None and alarm.fingerprint:
+        try:
+            _follow_in_dedup(alarm, alarm.fingerprint, now, actor, comment, states)
+        except TransientError:
+            # The change is made and on the timeline: answering 503 now would only make the
+            # client's retry a 409 and lose the event. The state catches up with the source's
+            # next resolve; until then a new firing counts as a repeat of this alarm.
+            logger.exception("alarm %s: the dedup state did not follow the person", alarm.id)
     events.publish([domain.event_for(alarm, actor)])
     return alarm
 
 
 def _follow_in_dedup(
-    alarm: Alarm, now: datetime, actor: str, comment: str | None, states: AlertStateStore
+    alarm: Alarm,
+    fingerprint: str,
+    now: datetime,
+    actor: str,
+    comment: str | None,
+    states: AlertStateStore,
 ) -> None:
+    """The dedup state follows the person. The timeline entry is on the alarm already; it is
+    written again, in the same key, only to add the source's occurrence count to it."""
     status = dedup.AlertStatus(alarm.status.value)
-    entry: TimelineEntry | None = None
     for _ in range(STATE_ATTEMPTS):
-        state = states.get(alarm.source, alarm.fingerprint) if alarm.fingerprint else None
+        state = states.get(alarm.source, fingerprint)
         changed, entry = dedup.by_person(state, alarm.id, status, now, actor, comment)
+        counted = [entry] if entry.occurrences else []
         if changed is None or state is None:
-            break
+            if counted:
+                states.append_timeline(counted)
+            return
         try:
-            states.put(changed, state.version)
+            states.put(changed, state.version, counted)
         except Conflict:
             continue  # a source message landed in between: judge again on the new state
-        break
-    else:
-        logger.warning("alarm %s: the dedup state kept changing; left as it is", alarm.id)
-    if entry is not None:
-        states.append_timeline([entry])
+        return
+    logger.warning("alarm %s: the dedup state kept changing; left as it is", alarm.id)
 
 
 def alarm_timeline(
@@ -115,5 +130,7 @@ def alarm_timeline(
 ) -> Page[TimelineEntry]:
     """Every state change of an alarm, oldest first: the pipeline's (created, resolved,
     reopened, flapping, correlated) and people's (acknowledged, resolved through the API)."""
-    get_alarm(alarm_id, repo=repo)
-    return states.timeline(alarm_id, limit=limit, next_token=next_token)
+    people = repo.people_timeline(alarm_id) if is_id(alarm_id, domain.ID_PREFIX) else None
+    if people is None:
+        raise _not_found(alarm_id)
+    return states.timeline(alarm_id, limit=limit, next_token=next_token, people=people)
