@@ -246,3 +246,36 @@ def test_resource_items_of_an_earlier_group_under_the_same_key_find_nothing(dyna
     assert list(store.groups_with_resource("host-3")) == [later]
     store.save(correlation.close(later))
     assert _resource_items(dynamodb) == []  # host-1 of the earlier group too
+
+
+def test_a_held_group_opens_before_its_item_outgrows_dynamodb(dynamodb):
+    """A group held by time only (`open_after`) keeps its held alarms on its item. A storm of
+    alarms with the longest names and long resources opens it at `MAX_PENDING_BYTES`, and
+    every save until then fits DynamoDB's 400 KB (moto refuses a larger item, as AWS does)."""
+    store = DynamoCorrelationGroupStore(TABLE)
+    rule = LabelGroupRule("held", by=("service",), open_after=timedelta(hours=1))
+    name, largest, opened = "n" * 256, 0, None
+    for i in range(2_000):
+        alarm = AlarmFacts(
+            alarm_id=f"alm_held{i:05d}",
+            at=T0 + timedelta(milliseconds=i),
+            name=name,
+            resource=f"arn:aws:ec2:eu-west-1:123456789012:instance/i-{i:017d}" + "/x" * 470,  # ~1 KB
+            labels={"service": "api"},
+        )
+        decision = correlation.correlate(alarm, [rule], store, T0 + timedelta(seconds=1))
+        store.save(decision.group, decision.new_resources)
+        stored = _group_item(dynamodb, decision.group.key)
+        largest = max(largest, _size(stored))
+        if decision.group.pending:  # the estimate bounds what the held alarms take on the item
+            held = _value_size(stored["pending"])
+            assert 0.8 * correlation.pending_bytes(decision.group.pending) < held
+            assert held <= correlation.pending_bytes(decision.group.pending)
+        if decision.outcome is correlation.Outcome.OPEN:
+            opened = (i + 1, decision)
+            break
+    assert opened is not None, largest
+    count, decision = opened
+    assert len(decision.alarms) == count and decision.group.pending == ()
+    assert "the most a group holds" in decision.reason
+    assert largest < 400 * 1024

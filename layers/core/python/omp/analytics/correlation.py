@@ -40,6 +40,20 @@ DEFAULT_HOPS = 2
 # entries). Its full resource set is the store's resource index (one entry per resource), so the
 # stored group stays small however many distinct resources a storm brings (see Group.resources).
 MAX_GROUP_RESOURCES = 20
+# A pending group lists its held alarms on its stored item (DynamoDB: 400 KB an item). Once the
+# held alarms take this many bytes the group opens whatever its thresholds: a storm held that
+# long is an incident, and the item stays writable. `PENDING_ENTRY_BYTES` is an entry's size
+# besides its name and resource (attribute names, ids, time, severity) as stored, rounded up.
+MAX_PENDING_BYTES = 256 * 1024
+PENDING_ENTRY_BYTES = 200
+
+
+def pending_bytes(pending: Iterable[Pending]) -> int:
+    """The stored size of held alarms, as `MAX_PENDING_BYTES` counts it (UTF-8 bytes)."""
+    return sum(
+        PENDING_ENTRY_BYTES + len(p.alarm.name.encode()) + len((p.alarm.resource or "").encode())
+        for p in pending
+    )
 
 
 class TopologyPort(Protocol):
@@ -236,6 +250,9 @@ class LabelGroupRule:
     def _ready(self, group: Group, now: datetime) -> str | None:
         if self.open_after_alarms is None and self.open_after is None:
             return "opens at once"
+        held = pending_bytes(group.pending)
+        if held >= MAX_PENDING_BYTES:
+            return f"{len(group.pending)} alarms held ({held} bytes, the most a group holds)"
         if self.open_after_alarms is not None and len(group.pending) >= self.open_after_alarms:
             return f"{len(group.pending)} alarms firing (threshold {self.open_after_alarms})"
         if self.open_after is not None and group.pending:
