@@ -260,7 +260,8 @@ def test_a_held_group_opens_before_its_item_outgrows_dynamodb(dynamodb):
             alarm_id=f"alm_held{i:05d}",
             at=T0 + timedelta(milliseconds=i),
             name=name,
-            resource=f"arn:aws:ec2:eu-west-1:123456789012:instance/i-{i:017d}" + "/x" * 470,  # ~1 KB
+            resource=f"arn:aws:ec2:eu-west-1:123456789012:instance/i-{i:017d}"
+            + "/x" * 470,  # ~1 KB
             labels={"service": "api"},
         )
         decision = correlation.correlate(alarm, [rule], store, T0 + timedelta(seconds=1))
