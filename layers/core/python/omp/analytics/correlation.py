@@ -33,6 +33,7 @@ from omp.domain.alarms import Severity
 from omp.domain.dedup import stable_id
 from omp.domain.incidents import ID_PREFIX as INCIDENT_PREFIX
 from omp.domain.incidents import IncidentAlarm
+from omp.domain.signals import bounded_key
 
 DEFAULT_WINDOW = timedelta(minutes=30)
 DEFAULT_HOPS = 2
@@ -245,7 +246,9 @@ class LabelGroupRule:
             values = [f"{label}={labels[label]}" for label in self.by]
         except KeyError:
             return None
-        return f"{self.name}|{','.join(values)}"
+        # The key is in DynamoDB keys (the group's partition key, the resource index's sort
+        # key: 1,024 bytes); long label values make it a readable head and a digest.
+        return bounded_key(f"{self.name}|{','.join(values)}")
 
     def _ready(self, group: Group, now: datetime) -> str | None:
         if self.open_after_alarms is None and self.open_after is None:

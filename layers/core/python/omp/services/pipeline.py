@@ -55,7 +55,7 @@ from omp.domain.errors import Conflict, NotFound
 from omp.domain.events import DomainEvent
 from omp.domain.incidents import Incident, IncidentPolicy, IncidentStatus
 from omp.domain.ingest import IngestEnvelope
-from omp.domain.signals import Signal, UnparseablePayload
+from omp.domain.signals import MAX_MESSAGE, MAX_NAME, Signal, UnparseablePayload
 from omp.domain.timeutil import iso, utc
 
 if TYPE_CHECKING:
@@ -72,8 +72,6 @@ if TYPE_CHECKING:
 # The timeline entry that records which correlation group an alarm went to (note: the key).
 CORRELATED = "correlated"
 MAX_ATTEMPTS = 2  # the first try and one re-read after a Conflict
-MAX_NAME = 256
-MAX_MESSAGE = 4096
 
 
 class S3PayloadStore(Protocol):
