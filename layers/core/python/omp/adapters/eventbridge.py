@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from omp.adapters.aws import client, translate
 from omp.domain.errors import TransientError
@@ -37,7 +38,7 @@ class EventBridgePublisher:
             ]
             self._put(entries)
 
-    def _put(self, entries: list[dict[str, object]]) -> None:
+    def _put(self, entries: list[dict[str, Any]]) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         codes: set[str] = set()
