@@ -1155,7 +1155,13 @@ FUNCTIONS: tuple[Function, ...] = (
         trigger=Schedule("rate(1 hour)"),
         tables={"cmdb": "write"},
         buses=(PLATFORM_BUS,),
-        aws_actions=("config:ListDiscoveredResources", "config:BatchGetResourceConfig"),
+        # this account's Config, or the aggregator the CMDB settings name (config_aggregator)
+        aws_actions=(
+            "config:ListDiscoveredResources",
+            "config:BatchGetResourceConfig",
+            "config:ListAggregateDiscoveredResources",
+            "config:BatchGetAggregateResourceConfig",
+        ),
         memory_mb=512,
         timeout_s=300,
     ),

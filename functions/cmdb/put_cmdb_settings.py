@@ -8,7 +8,7 @@ from omp.services import cmdb_discovery
 route = http.Route(
     "PUT",
     "/v1/cmdb/settings",
-    summary="Replace the CMDB settings (source priority, discovery grace period)",
+    summary="Replace the CMDB settings (source priority, discovery grace period, aggregator)",
     tag="cmdb",
     body=PutCmdbSettings,
     response=CmdbSettingsResponse,

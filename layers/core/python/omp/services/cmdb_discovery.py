@@ -15,7 +15,10 @@ retires them.
   BatchGetResourceConfig's items; phase `sweep` pages the active CIs of those types that Config
   discovered and asks Config for them again: one it no longer returns gets `stale_since`, and is
   retired once stale for the grace period. Both phases stop for the Lambda deadline and go on
-  from a saved cursor at the next tick.
+  from a saved cursor at the next tick. With the `config_aggregator` setting both phases read
+  the aggregator instead (keys carry the source account and region), and the sweep only judges
+  CIs of the account-regions the run listed; without it, only CIs of the function's own account
+  and region.
 """
 
 from __future__ import annotations
@@ -230,6 +233,32 @@ def _grace(settings: dict[str, Any]) -> timedelta:
     return timedelta(hours=float(hours))
 
 
+def _aggregator(settings: dict[str, Any]) -> str | None:
+    name = settings.get("config_aggregator")
+    return name if isinstance(name, str) and name else None
+
+
+# The account-regions an aggregator run listed resources in (its scope, kept in the cursor):
+# the region names once, and per account a bit mask over them (about 30 bytes an account, so an
+# Organization of thousands of accounts still fits the cursor's item).
+
+
+def _widen(scope: dict[str, Any], keys: list[dict[str, str]]) -> None:
+    regions: list[str] = scope["regions"]
+    accounts: dict[str, int] = scope["accounts"]
+    for key in keys:
+        if key["region"] not in regions:
+            regions.append(key["region"])
+        bit = 1 << regions.index(key["region"])
+        accounts[key["accountId"]] = accounts.get(key["accountId"], 0) | bit
+
+
+def _covers(scope: dict[str, Any], where: tuple[str, str] | None) -> bool:
+    if where is None or where[1] not in scope["regions"]:
+        return False
+    return bool(scope["accounts"].get(where[0], 0) >> scope["regions"].index(where[1]) & 1)
+
+
 def reconcile(
     *,
     config: Any,
@@ -239,22 +268,44 @@ def reconcile(
     events: EventPublisher,
     clock: Clock,
     time_left: Callable[[], bool],
+    home: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """One tick of the reconcile (see the module doc). Returns the counts and whether the run
-    finished (`done`) or left a cursor for the next tick."""
+    finished (`done`) or left a cursor for the next tick.
+
+    Without the `config_aggregator` setting it reads this account's Config (ListDiscoveredResources,
+    BatchGetResourceConfig) and sweeps only the CIs of `home` (the function's account and region;
+    None: every CI, for callers that cannot tell). With it, it reads the aggregator and sweeps the
+    CIs of the account-regions the run listed resources in; CIs elsewhere are `out_of_scope` and
+    left as they are (never marked stale by a sweep that cannot see them)."""
     now = clock.now()
     settings = store.get()
     grace = _grace(settings)
-    state = store.cursor() or {
-        "phase": "discover",
-        "type": 0,
-        "token": None,
-        "started_at": iso(now),
-    }
+    aggregator = _aggregator(settings)
+    state = store.cursor()
+    if state is not None and state.get("aggregator") != aggregator:
+        # the setting changed during a run: what that run read belongs to the other scope
+        logger.info("reconcile: config_aggregator changed, the run starts again")
+        state = None
+    if state is None:
+        state = {"phase": "discover", "type": 0, "token": None, "started_at": iso(now)}
+        if aggregator:
+            state.update(aggregator=aggregator, scope={"regions": [], "accounts": {}})
     counts: dict[str, int] = {}
 
     def bump(key: str, n: int = 1) -> None:
         counts[key] = counts.get(key, 0) + n
+
+    if aggregator:
+        scope = state["scope"]
+
+        def in_scope(where: tuple[str, str] | None) -> bool:
+            return _covers(scope, where)
+    else:
+
+        def in_scope(where: tuple[str, str] | None) -> bool:
+            # a CI that does not say where it lives is swept as before accounts were told apart
+            return home is None or where is None or where == home
 
     kinds = list(discovery.RESOURCE_TYPES)
     while time_left():
@@ -262,8 +313,14 @@ def reconcile(
             if state["type"] >= len(kinds):
                 state = {**state, "phase": "sweep", "type": 0, "token": None}
                 continue
-            keys, token = config.list_discovered(kinds[state["type"]], state["token"])
-            items, unprocessed = config.batch_get(keys)
+            kind = kinds[state["type"]]
+            if aggregator:
+                keys, token = config.list_aggregate(aggregator, kind, state["token"])
+                _widen(scope, keys)
+                items, unprocessed = config.batch_get_aggregate(aggregator, keys)
+            else:
+                keys, token = config.list_discovered(kind, state["token"])
+                items, unprocessed = config.batch_get(keys)
             bump("unprocessed", len(unprocessed))
             for raw in items:
                 try:
@@ -277,10 +334,22 @@ def reconcile(
             ci_types = [discovery.RESOURCE_TYPES[k] for k in kinds]
             if state["type"] >= len(ci_types):
                 store.save_cursor(None)
-                return {"done": True, "started_at": state["started_at"], **counts}
+                done: dict[str, Any] = {"done": True, "started_at": state["started_at"]}
+                if aggregator:
+                    done.update(aggregator=aggregator, accounts=len(scope["accounts"]))
+                return {**done, **counts}
             page = repo.list(ci_types[state["type"]], "active", 100, state["token"])
             token = page.next_token
-            _sweep(page.items, config, grace, now, types, repo, events, clock, bump)
+            _sweep(
+                page.items,
+                config,
+                aggregator,
+                in_scope,
+                grace,
+                now,
+                {"types": types, "repo": repo, "events": events, "clock": clock},
+                bump,
+            )
         state = (
             {**state, "token": token}
             if token
@@ -290,30 +359,58 @@ def reconcile(
     return {"done": False, "cursor": state, **counts}
 
 
+def _ident(
+    resource_type: Any, resource_id: Any, account: Any = None, region: Any = None
+) -> tuple[str, ...]:
+    """A resource as the sweep matches it: type and id, and for an aggregator also the source
+    account and region (the same id can exist in several)."""
+    return tuple(str(v) for v in (resource_type, resource_id, account, region) if v is not None)
+
+
+def _key_ident(key: dict[str, str]) -> tuple[str, ...]:
+    return _ident(key["resourceType"], key["resourceId"], key.get("accountId"), key.get("region"))
+
+
 def _sweep(
     cis: list[Ci],
     config: Any,
+    aggregator: str | None,
+    in_scope: Callable[[tuple[str, str] | None], bool],
     grace: timedelta,
     now: datetime,
-    types: TypeCache,
-    repo: CiRepository,
-    events: EventPublisher,
-    clock: Clock,
+    kw: dict[str, Any],
     bump: Callable[..., None],
 ) -> None:
-    ours: dict[tuple[str, str], Ci] = {}
+    ours: dict[tuple[str, ...], Ci] = {}
+    keys: list[dict[str, str]] = []
     for ci in cis:
         found = discovery.resource_key(ci.type, ci.attributes)
-        if found is not None and SOURCE in ci.sources:
-            ours[(found["resourceType"], found["resourceId"])] = ci
+        if found is None or SOURCE not in ci.sources:
+            continue
+        where = discovery.located(ci.attributes)
+        if not in_scope(where):
+            bump("out_of_scope")  # another account's or region's CI: this run cannot see it
+            continue
+        if aggregator and where is not None:  # in scope means located
+            found = {**found, "accountId": where[0], "region": where[1]}
+        ours[_key_ident(found)] = ci
+        keys.append(found)
     if not ours:
         return
-    items, unprocessed = config.batch_get([{"resourceType": t, "resourceId": i} for t, i in ours])
-    seen = {(str(i.get("resourceType")), str(i.get("resourceId"))) for i in items}
-    seen |= {(k["resourceType"], k["resourceId"]) for k in unprocessed}  # unknown: not gone
+    if aggregator:
+        items, unprocessed = config.batch_get_aggregate(aggregator, keys)
+        seen = {
+            _ident(
+                i.get("resourceType"), i.get("resourceId"), i.get("accountId"), i.get("awsRegion")
+            )
+            for i in items
+        }
+    else:
+        items, unprocessed = config.batch_get(keys)
+        seen = {_ident(i.get("resourceType"), i.get("resourceId")) for i in items}
+    seen |= {_key_ident(k) for k in unprocessed}  # unknown: not gone
     if unprocessed:
         bump("unprocessed", len(unprocessed))
-    kw: dict[str, Any] = {"types": types, "repo": repo, "events": events, "clock": clock}
     for key, ci in ours.items():
         stale = ci.attributes.get("stale_since")
         try:

@@ -260,3 +260,19 @@ def resource_key(ci_type: str, attributes: dict[str, Any]) -> dict[str, str] | N
     if resource_type is None or not isinstance(resource_id, str):
         return None
     return {"resourceType": resource_type, "resourceId": resource_id}
+
+
+def located(attributes: dict[str, Any]) -> tuple[str, str] | None:
+    """The (account, region) a discovered CI's resource lives in: the item's `account_id` and
+    `region`, else the ARN's (`arn:partition:service:region:account:...`); None when neither
+    says (the reconcile then cannot tell which account's Config answers for it)."""
+    account, region = attributes.get("account_id"), attributes.get("region")
+    arn = attributes.get("arn")
+    if isinstance(arn, str) and arn.startswith("arn:"):
+        parts = arn.split(":", 5)
+        if len(parts) == 6:
+            account = account if isinstance(account, str) and account else parts[4]
+            region = region if isinstance(region, str) and region else parts[3]
+    if isinstance(account, str) and account and isinstance(region, str) and region:
+        return account, region
+    return None

@@ -1,5 +1,6 @@
-"""The CMDB settings document: the source priority per attribute and the discovery reconcile's
-grace period. Pure: no I/O (stored by omp.adapters.aws_config.DynamoCmdbSettings)."""
+"""The CMDB settings document: the source priority per attribute, the discovery reconcile's
+grace period and the AWS Config aggregator it reads. Pure: no I/O (stored by
+omp.adapters.aws_config.DynamoCmdbSettings)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ AttributePath = Annotated[
     str, StringConstraints(max_length=130, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 ]
 Order = Annotated[list[SourceName], Field(min_length=1, max_length=20)]
+# Config's ConfigurationAggregatorName: 1..256 of [\w-] (ASCII word characters in AWS's Java)
+AggregatorName = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")
+]
 
 
 def _unique(order: list[str]) -> list[str]:
@@ -56,6 +61,13 @@ class CmdbSettings(Model):
         ge=0,
         le=8760,
         description="how long a CI AWS Config no longer records stays stale before it is retired",
+    )
+    config_aggregator: AggregatorName | None = Field(
+        default=None,
+        description=(
+            "the AWS Config aggregator (in the platform's account and region) the reconcile "
+            "reads, every account and region it aggregates; null: this account and region only"
+        ),
     )
 
 
