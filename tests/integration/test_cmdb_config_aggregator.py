@@ -5,7 +5,8 @@ BatchGetAggregateResourceConfig only partly: one account (it ignores SourceAccou
 unfiltered list covers us-east-1 alone, and a deleted resource is answered as unprocessed (AWS
 documents that deleted resources are not returned). So moto drives the handler end to end for
 what it serves, and a Config of several accounts and regions in memory (`_Org`, the port's
-aggregate methods) drives the cross-account logic: CIs per account, stale per account, scope.
+aggregate methods) drives the cross-account logic: CIs per account, stale per account, scope;
+an RDS identifier in two accounts (item change events).
 The adapter's requests are checked against botocore's model in
 tests/unit/test_cmdb_config_aggregator.py."""
 
@@ -273,3 +274,38 @@ def test_the_setting_is_validated(platform):
         assert status == 422 and body["error"]["code"] == "VALIDATION_FAILED", (bad, body)
         assert any("config_aggregator" in d["loc"] for d in body["error"]["details"]), body
     assert set_aggregator(None)["config_aggregator"] is None
+
+
+def test_the_same_rds_identifier_in_two_accounts_is_two_cis(platform):
+    """An RDS identifier is the user's name, unique per account and region only."""
+
+    def rds(account):
+        return {
+            "source": "aws.config",
+            "detail-type": "Config Configuration Item Change",
+            "detail": {
+                "messageType": "ConfigurationItemChangeNotification",
+                "configurationItem": {
+                    "resourceType": "AWS::RDS::DBInstance",
+                    "resourceId": f"db-{account}",  # Config's id: the DbiResourceId
+                    "ARN": f"arn:aws:rds:us-east-1:{account}:db:prod-db",
+                    "awsAccountId": account,
+                    "awsRegion": "us-east-1",
+                    "configurationItemCaptureTime": "2026-03-01T00:00:00.000Z",
+                    "configurationStateId": 1,
+                    "configurationItemStatus": "ResourceDiscovered",
+                    "configuration": {"dBInstanceIdentifier": "prod-db", "engine": "postgres"},
+                    "relationships": [],
+                    "tags": {},
+                },
+            },
+        }
+
+    for account in (A, B):
+        got = invoke("discover-config-item", rds(account))
+        assert got["outcome"] == "created", got
+    _, body, _ = call_api(
+        "list-cis",
+        query={"type": "rds_instance", "attribute": "db_instance_identifier", "value": "prod-db"},
+    )
+    assert sorted(c["attributes"]["account_id"] for c in body["cis"]) == [A, B]

@@ -190,7 +190,9 @@ def _definitions() -> list[CiType]:
             "rds_instance",
             "An RDS database instance.",
             [
-                _a("db_instance_identifier", unique=True, indexed=True),
+                # unique per account and region only (a user's name, unlike AWS-made ids such as
+                # instance_id): two accounts of one aggregator may both have "prod-db"
+                _a("db_instance_identifier", indexed=True),
                 _a("engine", indexed=True),
                 _a("engine_version"),
                 _a("multi_az", "bool"),
