@@ -295,6 +295,9 @@ def test_people_entries_merge_into_the_timeline_pages(states, calls):
         {"k": {"pk": {"S": f"ALARM#{alarm}"}, "sk": {"S": timeline_sk(stored[1], 0)}}}
     )
     assert states.timeline(alarm, next_token=old, people=people).items == [stored[2], late]
+    for forged in ("T#" + "9" * 2000, "T#\ud800", "A"):  # only an entry's key is a token
+        with pytest.raises(BadRequest):
+            states.timeline(alarm, next_token=encode_token({"alarm": alarm, "after": forged}))
 
 
 def test_put_with_timeline_writes_both_or_neither(states, calls):

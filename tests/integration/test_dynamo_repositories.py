@@ -133,6 +133,33 @@ def test_a_person_change_and_its_timeline_entry_are_one_write(repo):
     assert repo.people_timeline(new_id("alm")) is None
 
 
+def test_past_its_cap_a_person_entry_is_an_item_of_its_own(repo):
+    """An alarm the pipeline reopens again and again: the item keeps MAX_PEOPLE_ENTRIES entries
+    (it would otherwise grow past 400 KB and refuse every change); later entries are `T#` items
+    and the timeline still reads every one, in order."""
+    from omp.adapters.dynamo_alarms import MAX_PEOPLE_ENTRIES
+    from omp.adapters.dynamo_alerting import DynamoAlertStateStore
+
+    alarm = _alarm(repo)
+    made = []
+    for cycle in range(MAX_PEOPLE_ENTRIES):  # twice the cap: an ack and a resolve a cycle
+        for n, (target, status) in enumerate(
+            ((AlarmStatus.ACKNOWLEDGED, AlertStatus.ACKNOWLEDGED),
+             (AlarmStatus.RESOLVED, AlertStatus.RESOLVED))
+        ):  # fmt: skip
+            entry = _person(alarm.id, status, 10 * cycle + n, "é" * 4096)
+            repo.change_status(
+                alarm.id, target, _changes(target), expected_version=None, entry=entry
+            )
+            made.append(entry)
+        repo.reopen(alarm.id, {"updated_at": NOW.isoformat()})
+    assert repo.people_timeline(alarm.id) == made[:MAX_PEOPLE_ENTRIES]
+    states = DynamoAlertStateStore(support.PREFIX + "monitoring")
+    people = repo.people_timeline(alarm.id)
+    assert states.timeline(alarm.id, limit=200, people=people).items == made
+    assert repo.get(alarm.id).status is AlarmStatus.OPEN
+
+
 def _ids(page):
     return [a.id for a in page.items]
 

@@ -48,3 +48,22 @@ def test_extra_items_past_the_stored_page_wait_for_the_store():
 def test_nothing_stored_and_nothing_more():
     assert merge_keyed([], False, [], after="", limit=3) == ([], None)
     assert merge_keyed([], False, [("a", 1)], after="a", limit=3) == ([], None)
+
+
+def test_a_short_stored_page_with_more_to_come_holds_later_extras_back():
+    # DynamoDB may stop a page early (1 MB) and still have more: extras past its last key wait
+    page, resume = merge_keyed(
+        [("b", "s:b")], True, [("a", "x:a"), ("c", "x:c")], after="", limit=5
+    )
+    assert (page, resume) == (["x:a", "s:b"], "b")
+
+
+def test_extras_past_after_with_nothing_stored_and_no_more():
+    page, resume = merge_keyed([], False, [("c", 3), ("b", 2), ("a", 1)], after="a", limit=1)
+    assert (page, resume) == ([2], "b")
+
+
+def test_two_extras_with_one_key_come_once_and_a_page_holds_one_item_at_least():
+    assert merge_keyed([], False, [("a", 1), ("a", 2)], after="", limit=5) == ([1], None)
+    with pytest.raises(ValueError):
+        merge_keyed([], False, [], after="", limit=0)

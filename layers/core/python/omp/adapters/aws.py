@@ -50,7 +50,9 @@ def translate(exc: Exception) -> DomainError:
         if code == "ConditionalCheckFailedException":
             return Conflict("the item changed since it was read", code="VERSION_CONFLICT")
         if code == "TransactionCanceledException":
-            return Conflict("a condition in the transaction failed", code="CONFLICT")
+            return _cancelled(exc.response.get("CancellationReasons") or [])
+        if code == "TransactionConflictException":  # a transaction holds the item: re-read
+            return Conflict("the item is in another transaction", code="CONFLICT")
         if code in _THROTTLING:
             return TransientError(f"AWS is throttling ({code}); retry later", code="THROTTLED")
         return TransientError(f"AWS call failed ({code})", code="DEPENDENCY_FAILED")
@@ -59,6 +61,19 @@ def translate(exc: Exception) -> DomainError:
             f"AWS is unreachable ({type(exc).__name__})", code="DEPENDENCY_FAILED"
         )
     raise exc
+
+
+def _cancelled(reasons: Any) -> DomainError:
+    """A cancelled transaction as what cancelled it: a failed condition or another transaction
+    on an item is a conflict (re-read and judge again); throttling is a 503 to retry later;
+    anything else (a validation error) is not a conflict a re-read could resolve."""
+    codes = {str(r.get("Code")) for r in reasons if isinstance(r, dict)}
+    if codes & {"ConditionalCheckFailed", "TransactionConflict"}:
+        return Conflict("a condition in the transaction failed", code="CONFLICT")
+    if codes & {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}:
+        return TransientError("DynamoDB is throttling the transaction; retry", code="THROTTLED")
+    reason = ", ".join(sorted(codes - {"None"})) or "unknown"
+    return TransientError(f"the transaction was cancelled ({reason})", code="DEPENDENCY_FAILED")
 
 
 def enqueue_job(queue_url: str, job_id: str) -> None:

@@ -35,19 +35,39 @@ class ConditionFailed(Conflict):
         self.item = item
 
 
+# A write that meets an item inside another transaction is refused unapplied
+# (TransactionConflictException, or a transaction cancelled with TransactionConflict) and
+# botocore does not retry it: sent again a few times, then a Conflict the caller re-reads on.
+CONFLICT_ATTEMPTS = 3
+
+
+def _in_other_transaction(error: dict[str, Any], reasons: Any) -> bool:
+    if error.get("Code") == "TransactionConflictException":
+        return True
+    codes = {r.get("Code") for r in reasons or [] if isinstance(r, dict)} - {"None", None}
+    return error.get("Code") == "TransactionCanceledException" and codes == {"TransactionConflict"}
+
+
 def call(operation: str, **kwargs: Any) -> Any:
     """One DynamoDB call; AWS errors become domain errors (a failed condition: ConditionFailed)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    try:
-        return getattr(client("dynamodb"), operation)(**kwargs)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            item: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
-            raise ConditionFailed(item) from exc
-        raise translate(exc) from exc
-    except BotoCoreError as exc:
-        raise translate(exc) from exc
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            return getattr(client("dynamodb"), operation)(**kwargs)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") == "ConditionalCheckFailedException":
+                item: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+                raise ConditionFailed(item) from exc
+            reasons = exc.response.get("CancellationReasons")
+            if attempt + 1 < CONFLICT_ATTEMPTS and _in_other_transaction(dict(error), reasons):
+                time.sleep(0.02 * 2**attempt)
+                continue
+            raise translate(exc) from exc
+        except BotoCoreError as exc:
+            raise translate(exc) from exc
+    raise AssertionError("unreachable")
 
 
 BATCH_GET_MAX = 100  # keys per BatchGetItem call (DynamoDB's limit)

@@ -30,6 +30,9 @@ from omp.domain.ids import id_time_ms
 from omp.domain.pagination import Page
 
 PEOPLE_TIMELINE = "people_timeline"
+# Entries the alarm item keeps (a note is up to 4,096 characters: at most about 100 KB); past
+# them, a change's entry is an item of its own (one more write, only for such an alarm).
+MAX_PEOPLE_ENTRIES = 6
 # Attributes of the item that are not fields of `Alarm`.
 _NOT_ALARM = (
     "pk",
@@ -64,6 +67,11 @@ def _index_keys(alarm: dict[str, Any]) -> dict[str, Any]:
 
 def _people_value(entry: TimelineEntry) -> dict[str, Any]:
     return {k: v for k, v in timeline_item(entry, 0).items() if k not in ("pk", "sk", "alarm_id")}
+
+
+def _people_full(item: dict[str, Any] | None) -> bool:
+    people = (item or {}).get(PEOPLE_TIMELINE, {}).get("L")
+    return people is not None and len(people) >= MAX_PEOPLE_ENTRIES
 
 
 def _alarm_values(values: dict[str, Any]) -> Alarm:
@@ -113,14 +121,16 @@ class DynamoAlarmRepository:
         values[":one"] = 1
         values |= {f":from{i}": s for i, s in enumerate(allowed)}
         sets = [f"#{k} = :{k}" for k in fields] + ["#version = #version + :one"]
+        sources = ", ".join(f":from{i}" for i in range(len(allowed)))
+        condition = f"attribute_exists(pk) AND #status IN ({sources})"
         if entry is not None:
             names["#people"] = PEOPLE_TIMELINE
             values[":entry"] = [_people_value(entry)]
             values[":none"] = []
+            values[":cap"] = MAX_PEOPLE_ENTRIES
             sets.append("#people = list_append(if_not_exists(#people, :none), :entry)")
+            condition += " AND (attribute_not_exists(#people) OR size(#people) < :cap)"
         update = "SET " + ", ".join(sets)
-        sources = ", ".join(f":from{i}" for i in range(len(allowed)))
-        condition = f"attribute_exists(pk) AND #status IN ({sources})"
         if expected_version is not None:
             condition += " AND #version = :expected"
             values[":expected"] = expected_version
@@ -137,6 +147,14 @@ class DynamoAlarmRepository:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ConditionFailed as failed:
+            if entry is not None and _people_full(failed.item):
+                # The list is full (an alarm reopened again and again): the change alone, then
+                # its entry as a `T#` item of its own, which the timeline reads all the same.
+                alarm = self.change_status(
+                    alarm_id, target, changes, expected_version=expected_version
+                )
+                call("put_item", TableName=self.table, Item=to_item(timeline_item(entry, 0)))
+                return alarm
             raise _why(alarm_id, target, failed.item, expected_version) from failed
         return _alarm(result["Attributes"])
 

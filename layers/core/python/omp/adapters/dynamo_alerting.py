@@ -21,6 +21,7 @@ order is time order (the repeat condition `last_seen < :t` compares them). A clo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
@@ -81,6 +82,10 @@ def _start_key(token: str, pk: str, sk_prefix: str) -> dict[str, Any]:
     return key
 
 
+# A timeline entry's sort key (`timeline_sk`): a token names one, nothing else reaches a Query.
+_SK = re.compile(r"T#\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z#\d{3}#[a-z_]{1,64}")
+
+
 def _timeline_after(token: str, alarm_id: str) -> str:
     """The key a timeline token resumes after. Tokens issued before the people entries moved
         onto the alarm item held DynamoDB's LastEvaluatedKey (`k`); they still resume. Another
@@ -89,7 +94,7 @@ def _timeline_after(token: str, alarm_id: str) -> str:
     if "k" in state:
         return str(_start_key(token, f"ALARM#{alarm_id}", "T#")["sk"]["S"])
     after = state.get("after")
-    if state.get("alarm") != alarm_id or not isinstance(after, str) or not after.startswith("T#"):
+    if state.get("alarm") != alarm_id or not isinstance(after, str) or not _SK.fullmatch(after):
         raise _invalid_token()
     return after
 

@@ -57,8 +57,10 @@ class EventBridgePublisher:
                 for entry, answer in zip(entries, result["Entries"], strict=True)
                 if "ErrorCode" in answer
             ]
-            codes = {str(answer["ErrorCode"]) for _, answer in refused}
+            codes = {str(answer["ErrorCode"]) for _, answer in refused} or {"unnamed"}
             entries = [entry for entry, _ in refused]
+            if not entries:  # a failure count that names no entry: nothing to send again
+                break
         raise TransientError(
             f"the event bus refused events ({', '.join(sorted(codes))})", code="EVENTS_FAILED"
         )

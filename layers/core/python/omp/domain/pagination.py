@@ -54,13 +54,16 @@ def merge_keyed(
     after (None: the end). An extra item whose key a stored one has is dropped (the stored
     one wins); extra items past the last stored key wait while the store has more, so no
     page skips one of them."""
+    if limit < 1:
+        raise ValueError("a page holds at least one item")
     seen = {key for key, _ in stored}
     bound = (stored[-1][0] if stored else after) if stored_more else None
-    candidates = list(stored) + [
-        (key, item)
-        for key, item in extra
+    waiting = {  # one per key, the first given
+        key: item
+        for key, item in reversed(extra)
         if key > after and key not in seen and (bound is None or key < bound)
-    ]
+    }
+    candidates = list(stored) + list(waiting.items())
     candidates.sort(key=lambda pair: pair[0])
     page = candidates[:limit]
     more = stored_more or len(candidates) > limit

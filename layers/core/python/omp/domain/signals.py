@@ -50,38 +50,55 @@ class Signal:
 
 
 # Sources send fields of any size, but a signal's fields become DynamoDB keys (the fingerprint
-# in a partition key: 2,048 bytes at most; the resource in the correlation index's sort keys:
-# 1,024) and parts of items (400 KB). `bounded` keeps every signal inside those limits, so an
-# oversized alert is stored, not retried into the dead-letter queue.
-MAX_KEY_BYTES = 512  # fingerprint and resource, as UTF-8
+# in the alert state's partition key and, while flapping, in a 1,024-byte index sort key; the
+# resource and the correlation group key in the correlation index's sort keys: 1,024 bytes),
+# parts of items (400 KB) and of the alarm's EventBridge event (256 KB). `bounded` keeps every
+# signal inside those limits, so an oversized alert is stored, not retried into the DLQ. The key
+# bound sits just under what always worked, so no alert that was stored before changes identity.
+MAX_KEY_BYTES = 900  # fingerprint, resource, group key, as UTF-8
+_DIGEST_HEX = 32  # 128 bits of SHA-256: no practical way to craft a colliding value
 MAX_NAME = 256
 MAX_MESSAGE = 4096
-MAX_LABELS = 64  # labels and annotations each: the first ones are kept
+# Labels are kept while their keys and values total this many UTF-8 bytes (in payload order), so
+# an alarm's event stays far under 256 KB even with every character escaped in JSON; no count cap,
+# so the labels silences, routes and rules match on are kept in every real-world payload.
+MAX_LABEL_BYTES = 24 * 1024
+MAX_ANNOTATION_BYTES = 32 * 1024
 MAX_LABEL_KEY = 128
 MAX_LABEL_VALUE = 1024
 MAX_ANNOTATION_VALUE = 4096
 
 
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+def _valid(value: str) -> str:
+    """`value` as valid UTF-8 text: a lone surrogate (JSON's `\\ud800`) becomes U+FFFD, which
+    DynamoDB and EventBridge accept."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    return value
 
 
 def bounded_key(value: str) -> str:
     """`value`, or when over MAX_KEY_BYTES its head and a digest of the whole: still one value
     per distinct input, and still readable."""
+    value = _valid(value)
     raw = value.encode()
     if len(raw) <= MAX_KEY_BYTES:
         return value
-    head = raw[: MAX_KEY_BYTES - 25].decode(errors="ignore")
-    return f"{head}~sha256:{_digest(value)[:16]}"
+    digest = hashlib.sha256(raw).hexdigest()[:_DIGEST_HEX]
+    head = raw[: MAX_KEY_BYTES - len("~sha256:") - _DIGEST_HEX].decode(errors="ignore")
+    return f"{head}~sha256:{digest}"
 
 
-def _bounded_map(values: dict[str, str], max_value: int) -> dict[str, str]:
+def _bounded_map(values: dict[str, str], max_value: int, budget: int) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in values.items():
-        if len(out) == MAX_LABELS:
+        key, value = _valid(key)[:MAX_LABEL_KEY], _valid(value)[:max_value]
+        budget -= len(key.encode()) + len(value.encode())
+        if budget < 0:
             break
-        out.setdefault(key[:MAX_LABEL_KEY], value[:max_value])
+        out.setdefault(key, value)
     return out
 
 
@@ -89,13 +106,15 @@ def bounded(signal: Signal) -> Signal:
     """The signal with every field inside the limits above (unchanged when it already is)."""
     fingerprint = bounded_key(signal.fingerprint)
     resource = bounded_key(signal.resource) if signal.resource is not None else None
-    labels = _bounded_map(signal.labels, MAX_LABEL_VALUE)
-    annotations = _bounded_map(signal.annotations, MAX_ANNOTATION_VALUE)
+    name = _valid(signal.name)[:MAX_NAME]
+    message = _valid(signal.message)[:MAX_MESSAGE]
+    labels = _bounded_map(signal.labels, MAX_LABEL_VALUE, MAX_LABEL_BYTES)
+    annotations = _bounded_map(signal.annotations, MAX_ANNOTATION_VALUE, MAX_ANNOTATION_BYTES)
     if (
         fingerprint == signal.fingerprint
         and resource == signal.resource
-        and len(signal.name) <= MAX_NAME
-        and len(signal.message) <= MAX_MESSAGE
+        and name == signal.name
+        and message == signal.message
         and labels == signal.labels
         and annotations == signal.annotations
     ):
@@ -104,8 +123,8 @@ def bounded(signal: Signal) -> Signal:
         signal,
         fingerprint=fingerprint,
         resource=resource,
-        name=signal.name[:MAX_NAME],
-        message=signal.message[:MAX_MESSAGE],
+        name=name,
+        message=message,
         labels=labels,
         annotations=annotations,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from omp.domain.signals import Signal, UnparseablePayload
+from omp.domain.signals import Signal, UnparseablePayload, bounded
 from omp.sources import alertmanager, cloudwatch, generic, grafana, pagerduty
 
 SOURCES = ("cloudwatch", "alertmanager", "grafana", "pagerduty", "generic")
@@ -50,7 +50,7 @@ def detect(payload: object) -> str:
 def normalise_any(payload: object) -> tuple[str, list[Signal]]:
     source = detect(payload)
     assert isinstance(payload, dict)  # detect() refused anything else
-    return source, NORMALISERS[source](payload)
+    return source, [bounded(s) for s in NORMALISERS[source](payload)]
 
 
 def _is_cloudwatch(payload: dict[str, Any]) -> bool:
