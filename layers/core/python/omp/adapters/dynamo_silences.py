@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from omp.adapters.dynamo import ConditionFailed, call, from_item, to_item
+from omp.adapters.dynamo_timeline import parse_ts as _dt
 from omp.adapters.dynamo_timeline import ts
 from omp.domain.errors import BadRequest, Conflict, NotFound
 from omp.domain.inhibition import InhibitionRuleRecord, InhibitRule
@@ -32,7 +33,6 @@ from omp.domain.silences import (
     SilenceRecord,
     SilenceState,
 )
-from omp.domain.timeutil import utc
 
 SILENCES = "SILENCES"
 WINDOWS = "MWINDOWS"
@@ -41,10 +41,6 @@ EXPIRED_RETENTION = timedelta(days=30)
 FLAGS = ("warned_at", "expiry_announced_at")
 
 T = TypeVar("T")
-
-
-def _dt(value: Any) -> datetime:
-    return utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
 
 
 def _opt_dt(value: Any) -> datetime | None:

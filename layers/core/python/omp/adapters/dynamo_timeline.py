@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from omp.domain.dedup import AlertStatus, TimelineEntry
-from omp.domain.timeutil import utc
+from omp.domain.timeutil import parse, utc
 
 
 def ts(value: datetime) -> str:
@@ -17,7 +17,8 @@ def ts(value: datetime) -> str:
 
 
 def parse_ts(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+    """A stored time (as `ts` writes it) as an aware UTC datetime."""
+    return utc(parse(str(value)))
 
 
 def timeline_sk(entry: TimelineEntry, seq: int) -> str:

@@ -103,30 +103,15 @@ def _bounded_map(values: dict[str, str], max_value: int, budget: int) -> dict[st
 
 
 def bounded(signal: Signal) -> Signal:
-    """The signal with every field inside the limits above (unchanged when it already is)."""
-    fingerprint = bounded_key(signal.fingerprint)
-    resource = bounded_key(signal.resource) if signal.resource is not None else None
-    name = _valid(signal.name)[:MAX_NAME]
-    message = _valid(signal.message)[:MAX_MESSAGE]
-    labels = _bounded_map(signal.labels, MAX_LABEL_VALUE, MAX_LABEL_BYTES)
-    annotations = _bounded_map(signal.annotations, MAX_ANNOTATION_VALUE, MAX_ANNOTATION_BYTES)
-    if (
-        fingerprint == signal.fingerprint
-        and resource == signal.resource
-        and name == signal.name
-        and message == signal.message
-        and labels == signal.labels
-        and annotations == signal.annotations
-    ):
-        return signal
+    """The signal with every field inside the limits above (equal to it when it already is)."""
     return replace(
         signal,
-        fingerprint=fingerprint,
-        resource=resource,
-        name=name,
-        message=message,
-        labels=labels,
-        annotations=annotations,
+        fingerprint=bounded_key(signal.fingerprint),
+        resource=bounded_key(signal.resource) if signal.resource is not None else None,
+        name=_valid(signal.name)[:MAX_NAME],
+        message=_valid(signal.message)[:MAX_MESSAGE],
+        labels=_bounded_map(signal.labels, MAX_LABEL_VALUE, MAX_LABEL_BYTES),
+        annotations=_bounded_map(signal.annotations, MAX_ANNOTATION_VALUE, MAX_ANNOTATION_BYTES),
     )
 
 

@@ -373,7 +373,7 @@ def _facts(signal: Signal, alarm_id: str, config: PipelineConfig) -> AlarmFacts:
         alarm_id=alarm_id,
         at=signal.observed_at,
         severity=Severity(signal.severity.value),
-        name=signal.name[:MAX_NAME],  # as the alarm has it: held groups store it
+        name=signal.name,  # bounded by `sources.normalise`, as every field
         resource=signal.resource,
         labels=labels,
         ci_id=ci_id,
